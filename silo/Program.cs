@@ -1,1 +1,12 @@
-var b = WebApplication.CreateBuilder(args); var a = b.Build(); a.Run();
+using Telemetry.Silo;
+using Telemetry.Silo.Cli;
+
+if (args.Length > 0 && CliCommands.IsCommand(args[0]))
+{
+    return await CliCommands.RunAsync(args);
+}
+var app = await SiloApp.BuildAsync(args);
+app.Lifetime.ApplicationStarted.Register(() =>
+    Console.WriteLine($"Telemetry silo listening on {string.Join(", ", app.Urls)} (dashboard: /dashboard, API document: /openapi/v1.json)"));
+await app.RunAsync();
+return 0;

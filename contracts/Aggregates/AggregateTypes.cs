@@ -1,0 +1,154 @@
+using System.Collections.Immutable;
+
+namespace Telemetry.Contracts.Aggregates;
+
+/// <summary>The two aggregate families of the aggregates API.</summary>
+public static class AggregateFamily
+{
+    public const string BuildId = "build_id";
+    public const string SubmissionDate = "submission_date";
+
+    public static bool IsKnown(string family) => family is BuildId or SubmissionDate;
+
+    /// <summary>The grain key of one aggregate: family, channel, major version and date (yyyyMMdd).</summary>
+    public static string GrainKey(string family, string channel, string version, string date) =>
+        string.Join('\u001f', family, channel, version, date);
+
+    public static (string Family, string Channel, string Version, string Date) ParseGrainKey(string key)
+    {
+        var parts = key.Split('\u001f');
+        return parts.Length == 4 ? (parts[0], parts[1], parts[2], parts[3]) : throw new FormatException($"not an aggregate key: {key}");
+    }
+}
+
+/// <summary>One series inside an aggregate: a metric with every dimension the API can filter on.</summary>
+[GenerateSerializer, Immutable]
+public readonly record struct SeriesKey
+{
+    [Id(0)] public required string Metric { get; init; }
+    [Id(1)] public required string Label { get; init; }
+    [Id(2)] public required string Process { get; init; }
+    [Id(3)] public required string Application { get; init; }
+    [Id(4)] public required string Architecture { get; init; }
+    [Id(5)] public required string Os { get; init; }
+    [Id(6)] public required string OsVersion { get; init; }
+}
+
+/// <summary>Dense bucket counts with the sum of the instances' sums and the number of instances.</summary>
+[GenerateSerializer]
+public sealed class HistogramAccumulator
+{
+    [Id(0)] public long[] Counts { get; set; } = [];
+    [Id(1)] public long Sum { get; set; }
+    [Id(2)] public long Count { get; set; }
+
+    public HistogramAccumulator() { }
+
+    public HistogramAccumulator(int buckets) => Counts = new long[buckets];
+
+    /// <summary>Adds another accumulator of the same layout; a different bucket count is refused.</summary>
+    public bool Merge(HistogramAccumulator other)
+    {
+        if (other.Counts.Length != Counts.Length)
+        {
+            return false;
+        }
+        for (int i = 0; i < Counts.Length; i++)
+        {
+            Counts[i] += other.Counts[i];
+        }
+        Sum += other.Sum;
+        Count += other.Count;
+        return true;
+    }
+
+    public HistogramAccumulator Clone() => new() { Counts = (long[])Counts.Clone(), Sum = Sum, Count = Count };
+}
+
+/// <summary>The bucket layout a metric was aggregated with (kind as its type code, spec 20).</summary>
+[GenerateSerializer, Immutable]
+public sealed record MetricLayout
+{
+    [Id(0)] public required int Kind { get; init; }
+    [Id(1)] public required long Low { get; init; }
+    [Id(2)] public required long High { get; init; }
+    [Id(3)] public required int BucketCount { get; init; }
+    /// <summary>True when the metric had no definition in the ping's probe revision.</summary>
+    [Id(4)] public bool Undeclared { get; init; }
+}
+
+/// <summary>
+/// What one landing batch of one partition adds to one aggregate. It is applied at most once per
+/// (partition, batch): the receiver records the batch id with its state.
+/// </summary>
+[GenerateSerializer, Immutable]
+public sealed class AggregateDelta
+{
+    [Id(0)] public Dictionary<SeriesKey, HistogramAccumulator> Series { get; init; } = new();
+    [Id(1)] public Dictionary<string, MetricLayout> Layouts { get; init; } = new(StringComparer.Ordinal);
+    [Id(2)] public long Pings { get; set; }
+}
+
+/// <summary>A query for one aggregate (one date or build date): the metric and optional filters.</summary>
+[GenerateSerializer, Immutable]
+public sealed record AggregateQuery
+{
+    [Id(0)] public required string Metric { get; init; }
+    [Id(1)] public string? Application { get; init; }
+    [Id(2)] public string? Architecture { get; init; }
+    [Id(3)] public string? Os { get; init; }
+    [Id(4)] public string? OsVersion { get; init; }
+    [Id(5)] public string? Label { get; init; }
+    [Id(6)] public string? Process { get; init; }
+}
+
+/// <summary>The summed histogram for one label.</summary>
+[GenerateSerializer, Immutable]
+public sealed record LabelHistogram
+{
+    [Id(0)] public required string Label { get; init; }
+    [Id(1)] public required ImmutableArray<long> Histogram { get; init; }
+    [Id(2)] public long Sum { get; init; }
+    [Id(3)] public long Count { get; init; }
+}
+
+/// <summary>The answer of one aggregate to a query.</summary>
+[GenerateSerializer, Immutable]
+public sealed record AggregateResult
+{
+    /// <summary>Changes whenever the aggregate's data changes (used for ETags).</summary>
+    [Id(0)] public long DataVersion { get; init; }
+    [Id(1)] public MetricLayout? Layout { get; init; }
+    [Id(2)] public ImmutableArray<LabelHistogram> Labels { get; init; } = ImmutableArray<LabelHistogram>.Empty;
+}
+
+/// <summary>The dimension values seen in an aggregate.</summary>
+[GenerateSerializer, Immutable]
+public sealed record FilterValues
+{
+    [Id(0)] public ImmutableArray<string> Metrics { get; init; } = ImmutableArray<string>.Empty;
+    [Id(1)] public ImmutableArray<string> Applications { get; init; } = ImmutableArray<string>.Empty;
+    [Id(2)] public ImmutableArray<string> Architectures { get; init; } = ImmutableArray<string>.Empty;
+    [Id(3)] public ImmutableArray<string> Os { get; init; } = ImmutableArray<string>.Empty;
+    [Id(4)] public ImmutableArray<string> Processes { get; init; } = ImmutableArray<string>.Empty;
+    [Id(5)] public ImmutableArray<string> UndeclaredMetrics { get; init; } = ImmutableArray<string>.Empty;
+}
+
+/// <summary>One aggregate (by build id or by submission date) for a channel, major version and date.</summary>
+public interface IAggregateGrain : IGrainWithStringKey
+{
+    /// <summary>Adds a partition's batch unless that (partition, batch) was already applied; <paramref name="partitionCheckpoint"/> lets it forget older batch ids.</summary>
+    Task Apply(int partition, long batchId, long partitionCheckpoint, AggregateDelta delta);
+
+    /// <summary>Writes the state durably and returns which of <paramref name="expectedBatches"/> it does not hold (lost with an unclean restart).</summary>
+    Task<ImmutableArray<long>> Persist(int partition, ImmutableArray<long> expectedBatches);
+
+    /// <summary>Sums the series of a metric that match the filters, per label.</summary>
+    Task<AggregateResult> Query(AggregateQuery query);
+
+    /// <summary>Lists the dimension values seen in this aggregate.</summary>
+    Task<FilterValues> GetFilters();
+
+    /// <summary>Replaces the whole content (reprocessing); the batches listed per partition count as applied.</summary>
+    Task Replace(AggregateDelta content, ImmutableDictionary<int, long> checkpoints);
+}

@@ -1,0 +1,52 @@
+using System.Collections.Immutable;
+using Telemetry.Contracts.Aggregates;
+
+namespace Telemetry.Contracts.Ingest;
+
+/// <summary>The aggregate deltas of one landing batch for one partition, computed by the silo that landed it.</summary>
+[GenerateSerializer, Immutable]
+public sealed record PushedBatch
+{
+    [Id(0)] public required long BatchId { get; init; }
+    [Id(1)] public required DateTimeOffset OldestReceivedAt { get; init; }
+    [Id(2)] public required ImmutableDictionary<string, AggregateDelta> Deltas { get; init; }
+    [Id(3)] public int Pings { get; init; }
+}
+
+/// <summary>A partition's progress.</summary>
+[GenerateSerializer, Immutable]
+public sealed record PartitionStatus
+{
+    [Id(0)] public int Partition { get; init; }
+    [Id(1)] public long Checkpoint { get; init; }
+    [Id(2)] public int PendingBatches { get; init; }
+    [Id(3)] public double LagSeconds { get; init; }
+    [Id(4)] public long BatchesApplied { get; init; }
+    [Id(5)] public long BatchesRecovered { get; init; }
+    [Id(6)] public bool Paused { get; init; }
+}
+
+/// <summary>
+/// One partition of the landing log: applies each landed batch exactly once to its aggregates and
+/// moves a durable checkpoint once every aggregate has persisted it (spec 10).
+/// </summary>
+public interface IPartitionGrain : IGrainWithIntegerKey
+{
+    /// <summary>Applies batches decoded by the landing silo (the fast path); already applied ones are ignored.</summary>
+    Task Push(ImmutableArray<PushedBatch> batches);
+
+    /// <summary>Activates the partition (it then keeps itself alive with a reminder).</summary>
+    Task Start();
+
+    /// <summary>Reads, applies and checkpoints everything landed so far (used by tests and reprocessing).</summary>
+    Task<PartitionStatus> CatchUp();
+
+    /// <summary>Stops applying until <see cref="Resume"/>; returns once all applied data is checkpointed.</summary>
+    Task<PartitionStatus> Pause();
+
+    /// <summary>Resumes applying after <see cref="Pause"/>.</summary>
+    Task Resume();
+
+    /// <summary>Current progress.</summary>
+    Task<PartitionStatus> GetStatus();
+}

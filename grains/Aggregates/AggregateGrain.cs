@@ -1,0 +1,197 @@
+using System.Collections.Immutable;
+using Microsoft.Extensions.Logging;
+using Telemetry.Contracts.Aggregates;
+
+namespace Telemetry.Grains.Aggregates;
+
+/// <summary>
+/// Holds one aggregate (family, channel, version, date). Deltas are applied at most once per
+/// (partition, batch); state is written when a partition checkpoints, not per delta.
+/// </summary>
+public sealed partial class AggregateGrain(
+    [PersistentState("aggregate", StorageNames.Telemetry)] IPersistentState<AggregateState> state,
+    ILogger<AggregateGrain> logger) : Grain, IAggregateGrain
+{
+    private Dictionary<string, List<SeriesKey>>? _byMetric;
+    private bool _dirty;
+
+    async Task IAggregateGrain.Apply(int partition, long batchId, long partitionCheckpoint, AggregateDelta delta)
+    {
+        var progress = Progress(partition, partitionCheckpoint);
+        if (batchId <= progress.Checkpoint || !progress.Applied.Add(batchId))
+        {
+            return;
+        }
+        var s = state.State;
+        foreach (var (metric, layout) in delta.Layouts)
+        {
+            s.Layouts.TryAdd(metric, layout);
+        }
+        int mismatched = 0;
+        foreach (var (key, acc) in delta.Series)
+        {
+            if (s.Series.TryGetValue(key, out var existing))
+            {
+                if (!existing.Merge(acc))
+                {
+                    mismatched++;
+                }
+            }
+            else if (s.Layouts.TryGetValue(key.Metric, out var layout) && layout.BucketCount != acc.Counts.Length)
+            {
+                mismatched++;
+            }
+            else
+            {
+                s.Series[key] = acc.Clone();
+                if (_byMetric is not null)
+                {
+                    AddToIndex(_byMetric, key);
+                }
+            }
+        }
+        if (mismatched > 0)
+        {
+            LogLayoutMismatch(logger, this.GetPrimaryKeyString(), mismatched);
+        }
+        s.Pings += delta.Pings;
+        s.DataVersion++;
+        _dirty = true;
+        await Task.CompletedTask;
+    }
+
+    async Task<ImmutableArray<long>> IAggregateGrain.Persist(int partition, ImmutableArray<long> expectedBatches)
+    {
+        var progress = Progress(partition, 0);
+        var missing = expectedBatches.Where(b => b > progress.Checkpoint && !progress.Applied.Contains(b)).ToImmutableArray();
+        if (missing.IsEmpty && _dirty)
+        {
+            await state.WriteStateAsync();
+            _dirty = false;
+        }
+        return missing;
+    }
+
+    Task<AggregateResult> IAggregateGrain.Query(AggregateQuery query)
+    {
+        var s = state.State;
+        if (!s.Layouts.TryGetValue(query.Metric, out var layout))
+        {
+            return Task.FromResult(new AggregateResult { DataVersion = s.DataVersion });
+        }
+        _byMetric ??= BuildIndex(s.Series.Keys);
+        var byLabel = new SortedDictionary<string, HistogramAccumulator>(StringComparer.Ordinal);
+        if (_byMetric.TryGetValue(query.Metric, out var keys))
+        {
+            foreach (var key in keys)
+            {
+                if (!Matches(key, query))
+                {
+                    continue;
+                }
+                var acc = s.Series[key];
+                if (!byLabel.TryGetValue(key.Label, out var sum))
+                {
+                    sum = new HistogramAccumulator(acc.Counts.Length);
+                    byLabel[key.Label] = sum;
+                }
+                sum.Merge(acc);
+            }
+        }
+        var labels = byLabel.Select(kv => new LabelHistogram
+        {
+            Label = kv.Key,
+            Histogram = ImmutableArray.Create(kv.Value.Counts),
+            Sum = kv.Value.Sum,
+            Count = kv.Value.Count,
+        }).ToImmutableArray();
+        return Task.FromResult(new AggregateResult { DataVersion = s.DataVersion, Layout = layout, Labels = labels });
+    }
+
+    Task<FilterValues> IAggregateGrain.GetFilters()
+    {
+        var s = state.State;
+        var keys = s.Series.Keys;
+        static ImmutableArray<string> Distinct(IEnumerable<string> values) =>
+            values.Where(v => v.Length > 0).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToImmutableArray();
+        return Task.FromResult(new FilterValues
+        {
+            Metrics = s.Layouts.Keys.Order(StringComparer.Ordinal).ToImmutableArray(),
+            Applications = Distinct(keys.Select(k => k.Application)),
+            Architectures = Distinct(keys.Select(k => k.Architecture)),
+            Os = Distinct(keys.Select(k => k.Os.Length == 0 ? "" : k.Os + "," + k.OsVersion)),
+            Processes = Distinct(keys.Select(k => k.Process)),
+            UndeclaredMetrics = s.Layouts.Where(kv => kv.Value.Undeclared).Select(kv => kv.Key).Order(StringComparer.Ordinal).ToImmutableArray(),
+        });
+    }
+
+    async Task IAggregateGrain.Replace(AggregateDelta content, ImmutableDictionary<int, long> checkpoints)
+    {
+        var s = state.State;
+        s.Series = content.Series.ToDictionary(kv => kv.Key, kv => kv.Value.Clone());
+        s.Layouts = new Dictionary<string, MetricLayout>(content.Layouts, StringComparer.Ordinal);
+        s.Pings = content.Pings;
+        s.Progress = checkpoints.ToDictionary(kv => kv.Key, kv => new PartitionProgress { Checkpoint = kv.Value });
+        s.DataVersion++;
+        _byMetric = null;
+        await state.WriteStateAsync();
+        _dirty = false;
+    }
+
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        if (_dirty)
+        {
+            await state.WriteStateAsync(cancellationToken);
+            _dirty = false;
+        }
+    }
+
+    private PartitionProgress Progress(int partition, long partitionCheckpoint)
+    {
+        var all = state.State.Progress;
+        if (!all.TryGetValue(partition, out var progress))
+        {
+            progress = new PartitionProgress();
+            all[partition] = progress;
+        }
+        if (partitionCheckpoint > progress.Checkpoint)
+        {
+            // Batches at or below a durable partition checkpoint can never be sent again.
+            progress.Checkpoint = partitionCheckpoint;
+            progress.Applied.RemoveWhere(b => b <= partitionCheckpoint);
+        }
+        return progress;
+    }
+
+    private static bool Matches(in SeriesKey key, AggregateQuery q) =>
+        (q.Application is null || key.Application == q.Application)
+        && (q.Architecture is null || key.Architecture == q.Architecture)
+        && (q.Os is null || key.Os == q.Os)
+        && (q.OsVersion is null || key.OsVersion == q.OsVersion)
+        && (q.Label is null || key.Label == q.Label)
+        && (q.Process is null || key.Process == q.Process);
+
+    private static Dictionary<string, List<SeriesKey>> BuildIndex(IEnumerable<SeriesKey> keys)
+    {
+        var index = new Dictionary<string, List<SeriesKey>>(StringComparer.Ordinal);
+        foreach (var key in keys)
+        {
+            AddToIndex(index, key);
+        }
+        return index;
+    }
+
+    private static void AddToIndex(Dictionary<string, List<SeriesKey>> index, SeriesKey key)
+    {
+        if (!index.TryGetValue(key.Metric, out var list))
+        {
+            list = new List<SeriesKey>();
+            index[key.Metric] = list;
+        }
+        list.Add(key);
+    }
+
+    [LoggerMessage(EventId = 3001, Level = LogLevel.Warning, Message = "Aggregate {Key}: {Count} series skipped because their bucket count differs from the metric's layout")]
+    private static partial void LogLayoutMismatch(ILogger logger, string key, int count);
+}

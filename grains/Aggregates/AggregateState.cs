@@ -1,0 +1,25 @@
+using Telemetry.Contracts.Aggregates;
+
+namespace Telemetry.Grains.Aggregates;
+
+/// <summary>Which batches of one partition an aggregate holds.</summary>
+[GenerateSerializer]
+public sealed class PartitionProgress
+{
+    /// <summary>The partition's durable checkpoint as last seen: every batch at or below it is in the state.</summary>
+    [Id(0)] public long Checkpoint { get; set; }
+    /// <summary>Batches above the checkpoint already applied.</summary>
+    [Id(1)] public HashSet<long> Applied { get; set; } = new();
+}
+
+/// <summary>The persisted state of an aggregate grain (serialized with the Orleans serializer: keep ids stable).</summary>
+[GenerateSerializer]
+public sealed class AggregateState
+{
+    [Id(0)] public int SchemaVersion { get; set; } = 1;
+    [Id(1)] public Dictionary<SeriesKey, HistogramAccumulator> Series { get; set; } = new();
+    [Id(2)] public Dictionary<string, MetricLayout> Layouts { get; set; } = new(StringComparer.Ordinal);
+    [Id(3)] public Dictionary<int, PartitionProgress> Progress { get; set; } = new();
+    [Id(4)] public long Pings { get; set; }
+    [Id(5)] public long DataVersion { get; set; }
+}

@@ -1,0 +1,77 @@
+using System.Collections.Immutable;
+using Telemetry.Contracts.Aggregates;
+
+namespace Telemetry.Grains.Ingest;
+
+/// <summary>
+/// Sums decoded pings into one <see cref="AggregateDelta"/> per aggregate grain (both families),
+/// so a batch of pings costs one grain call per aggregate, not one per ping.
+/// </summary>
+public sealed class DeltaBuilder
+{
+    private readonly Dictionary<string, AggregateDelta> _deltas = new(StringComparer.Ordinal);
+
+    public int Pings { get; private set; }
+
+    /// <summary>Series whose layout differed from the one already in the delta (skipped).</summary>
+    public int LayoutMismatches { get; private set; }
+
+    public void Add(DecodedPing ping)
+    {
+        Pings++;
+        var d = ping.Dimensions;
+        AddTo(AggregateFamily.GrainKey(AggregateFamily.BuildId, d.Channel, d.MajorVersion, d.BuildDate), ping);
+        AddTo(AggregateFamily.GrainKey(AggregateFamily.SubmissionDate, d.Channel, d.MajorVersion, d.SubmissionDate), ping);
+    }
+
+    public ImmutableDictionary<string, AggregateDelta> Build() => _deltas.ToImmutableDictionary(StringComparer.Ordinal);
+
+    private void AddTo(string key, DecodedPing ping)
+    {
+        if (!_deltas.TryGetValue(key, out var delta))
+        {
+            delta = new AggregateDelta();
+            _deltas[key] = delta;
+        }
+        delta.Pings++;
+        var d = ping.Dimensions;
+        foreach (var c in ping.Contributions)
+        {
+            var layout = c.Layout;
+            if (!delta.Layouts.TryGetValue(c.Metric, out var known))
+            {
+                known = new MetricLayout { Kind = (int)layout.Kind, Low = layout.Low, High = layout.High, BucketCount = layout.BucketCount, Undeclared = c.Undeclared };
+                delta.Layouts[c.Metric] = known;
+            }
+            if (known.BucketCount != layout.BucketCount)
+            {
+                LayoutMismatches++;
+                continue;
+            }
+            var series = new SeriesKey
+            {
+                Metric = c.Metric,
+                Label = c.Label,
+                Process = Telemetry.Grains.Ingest.ProcessKinds.Name(c.Process),
+                Application = d.Application,
+                Architecture = d.Architecture,
+                Os = d.Os,
+                OsVersion = d.OsVersion,
+            };
+            if (!delta.Series.TryGetValue(series, out var acc))
+            {
+                acc = new HistogramAccumulator(layout.BucketCount);
+                delta.Series[series] = acc;
+            }
+            var idx = ping.IndexesOf(in c);
+            var counts = ping.CountsOf(in c);
+            var target = acc.Counts;
+            for (int i = 0; i < idx.Length; i++)
+            {
+                target[idx[i]] += counts[i];
+            }
+            acc.Sum += c.Sum;
+            acc.Count++;
+        }
+    }
+}

@@ -1,0 +1,274 @@
+using System.Collections.Immutable;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Telemetry.Contracts.Aggregates;
+using Telemetry.Contracts.Ingest;
+using Telemetry.Grains.Registry;
+
+namespace Telemetry.Grains.Ingest;
+
+/// <summary>Durable progress of a partition.</summary>
+[GenerateSerializer]
+public sealed class PartitionState
+{
+    /// <summary>Every batch of this partition at or below this id is applied and persisted by its aggregates.</summary>
+    [Id(0)] public long Checkpoint { get; set; }
+    [Id(1)] public long BatchesApplied { get; set; }
+}
+
+/// <summary>
+/// One landing-log partition. Batches arrive pushed by the silo that landed them (already
+/// decoded) or are read back from the log when a push is late or lost; each is applied once.
+/// The checkpoint moves only after every aggregate touched has persisted (spec 10 invariant).
+/// </summary>
+public sealed partial class PartitionGrain(
+    [PersistentState("partition", StorageNames.Telemetry)] IPersistentState<PartitionState> state,
+    ILandingLog log,
+    IProbeSnapshotSource probes,
+    DecodeSettings decodeSettings,
+    IOptions<IngestOptions> options,
+    ILogger<PartitionGrain> logger) : Grain, IPartitionGrain, IRemindable
+{
+    private const string KeepAliveReminder = "keep-alive";
+    private readonly Dictionary<long, AppliedBatch> _applied = new();
+    private readonly HashSet<string> _registeredKeys = new(StringComparer.Ordinal);
+    private IGrainTimer? _pollTimer;
+    private DateTimeOffset _lastCheckpointAttempt = DateTimeOffset.MinValue;
+    private double _lagSeconds;
+    private int _pendingBatches;
+    private long _recovered;
+    private bool _paused;
+
+    private int Partition => (int)this.GetPrimaryKeyLong();
+
+    private sealed record AppliedBatch(ImmutableArray<string> Targets);
+
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        await this.RegisterOrUpdateReminder(KeepAliveReminder, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1));
+        var period = TimeSpan.FromMilliseconds(options.Value.PollIntervalMs);
+        _pollTimer = this.RegisterGrainTimer(static (g, ct) => g.PollAsync(ct), this,
+            new GrainTimerCreationOptions { DueTime = period, Period = period, Interleave = false, KeepAlive = true });
+    }
+
+    Task IRemindable.ReceiveReminder(string reminderName, TickStatus status) => Task.CompletedTask;
+
+    Task IPartitionGrain.Start() => Task.CompletedTask;
+
+    async Task IPartitionGrain.Push(ImmutableArray<PushedBatch> batches)
+    {
+        if (_paused)
+        {
+            return; // the log still holds them; they are read back after Resume
+        }
+        foreach (var batch in batches)
+        {
+            if (batch.BatchId <= state.State.Checkpoint || _applied.ContainsKey(batch.BatchId))
+            {
+                continue;
+            }
+            await ApplyAsync(batch.BatchId, batch.Deltas);
+        }
+    }
+
+    async Task<PartitionStatus> IPartitionGrain.CatchUp()
+    {
+        await PollAsync(CancellationToken.None, force: true);
+        return Status();
+    }
+
+    async Task<PartitionStatus> IPartitionGrain.Pause()
+    {
+        await PollAsync(CancellationToken.None, force: true);
+        _paused = true;
+        return Status();
+    }
+
+    Task IPartitionGrain.Resume()
+    {
+        _paused = false;
+        _applied.Clear(); // aggregates were replaced; everything above the checkpoint is read again
+        return Task.CompletedTask;
+    }
+
+    Task<PartitionStatus> IPartitionGrain.GetStatus() => Task.FromResult(Status());
+
+    private PartitionStatus Status() => new()
+    {
+        Partition = Partition,
+        Checkpoint = state.State.Checkpoint,
+        PendingBatches = _pendingBatches,
+        LagSeconds = _lagSeconds,
+        BatchesApplied = state.State.BatchesApplied,
+        BatchesRecovered = _recovered,
+        Paused = _paused,
+    };
+
+    private Task PollAsync(CancellationToken ct) => PollAsync(ct, force: false);
+
+    private async Task PollAsync(CancellationToken ct, bool force)
+    {
+        if (_paused)
+        {
+            return;
+        }
+        var opts = options.Value;
+        try
+        {
+            var now = DateTimeOffset.UtcNow;
+            var grace = force ? TimeSpan.Zero : TimeSpan.FromMilliseconds(opts.PushGraceMs);
+            long checkpoint = state.State.Checkpoint;
+            var batches = await log.ListBatchesAsync(Partition, checkpoint, 2000, ct);
+            DateTimeOffset? oldestPending = null;
+            int pending = 0;
+            foreach (var b in batches)
+            {
+                if (_applied.ContainsKey(b.BatchId))
+                {
+                    continue;
+                }
+                if (now - b.OldestReceivedAt >= grace)
+                {
+                    await RecoverAsync(b.BatchId, targetFilter: null, ct);
+                }
+                else
+                {
+                    pending++;
+                    if (oldestPending is null || b.OldestReceivedAt < oldestPending)
+                    {
+                        oldestPending = b.OldestReceivedAt;
+                    }
+                }
+            }
+            _pendingBatches = pending;
+            _lagSeconds = oldestPending is null ? 0 : Math.Max(0, (now - oldestPending.Value).TotalSeconds);
+            if (force || now - _lastCheckpointAttempt >= TimeSpan.FromSeconds(opts.CheckpointSeconds))
+            {
+                _lastCheckpointAttempt = now;
+                await CheckpointAsync(batches, ct);
+            }
+            await GrainFactory.GetGrain<IIngestStatsGrain>(0).ReportLag(Partition, _lagSeconds);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // The next tick retries; nothing is lost because the checkpoint did not move.
+            LogPollFailed(logger, Partition, e);
+        }
+    }
+
+    private async Task CheckpointAsync(IReadOnlyList<LandedBatch> listed, CancellationToken ct)
+    {
+        long checkpoint = state.State.Checkpoint;
+        long horizon = await log.GetSettledHorizonAsync(ct);
+        long candidate = horizon;
+        if (listed.Count >= 2000)
+        {
+            candidate = Math.Min(candidate, listed[^1].BatchId);
+        }
+        foreach (var b in listed)
+        {
+            if (b.BatchId > candidate)
+            {
+                break;
+            }
+            if (!_applied.ContainsKey(b.BatchId))
+            {
+                candidate = b.BatchId - 1;
+                break;
+            }
+        }
+        if (candidate <= checkpoint)
+        {
+            return;
+        }
+        var expected = new Dictionary<string, List<long>>(StringComparer.Ordinal);
+        foreach (var (batchId, applied) in _applied)
+        {
+            if (batchId > candidate)
+            {
+                continue;
+            }
+            foreach (var target in applied.Targets)
+            {
+                if (!expected.TryGetValue(target, out var list))
+                {
+                    expected[target] = list = new List<long>();
+                }
+                list.Add(batchId);
+            }
+        }
+        var results = await Task.WhenAll(expected.Select(async kv =>
+        {
+            var grain = GrainFactory.GetGrain<IAggregateGrain>(kv.Key);
+            for (int attempt = 0; attempt < 3; attempt++)
+            {
+                var missing = await grain.Persist(Partition, kv.Value.ToImmutableArray());
+                if (missing.IsEmpty)
+                {
+                    return true;
+                }
+                // The aggregate restarted without persisting these batches: send them again.
+                LogResending(logger, Partition, kv.Key, missing.Length);
+                foreach (var batchId in missing)
+                {
+                    await RecoverAsync(batchId, kv.Key, ct);
+                }
+            }
+            return false;
+        }));
+        if (results.Any(ok => !ok))
+        {
+            return;
+        }
+        state.State.Checkpoint = candidate;
+        await state.WriteStateAsync(ct);
+        foreach (var batchId in _applied.Keys.Where(b => b <= candidate).ToList())
+        {
+            _applied.Remove(batchId);
+        }
+    }
+
+    private async Task RecoverAsync(long batchId, string? targetFilter, CancellationToken ct)
+    {
+        var rows = await log.ReadBatchAsync(Partition, batchId, ct);
+        var snapshot = probes.Current;
+        var builder = new DeltaBuilder();
+        foreach (var row in rows)
+        {
+            if (!SubmissionRows.TryDecode(row, snapshot, decodeSettings, options.Value.MaxInflatedBytes, out var ping))
+            {
+                continue;
+            }
+            builder.Add(ping);
+        }
+        var deltas = builder.Build();
+        if (targetFilter is not null)
+        {
+            var only = deltas.TryGetValue(targetFilter, out var d) ? d : new AggregateDelta();
+            await GrainFactory.GetGrain<IAggregateGrain>(targetFilter).Apply(Partition, batchId, state.State.Checkpoint, only);
+            return;
+        }
+        _recovered++;
+        await ApplyAsync(batchId, deltas);
+    }
+
+    private async Task ApplyAsync(long batchId, ImmutableDictionary<string, AggregateDelta> deltas)
+    {
+        long checkpoint = state.State.Checkpoint;
+        await Task.WhenAll(deltas.Select(kv => GrainFactory.GetGrain<IAggregateGrain>(kv.Key).Apply(Partition, batchId, checkpoint, kv.Value)));
+        _applied[batchId] = new AppliedBatch(deltas.Keys.ToImmutableArray());
+        state.State.BatchesApplied++;
+        var fresh = deltas.Keys.Where(k => !_registeredKeys.Contains(k)).ToImmutableArray();
+        if (!fresh.IsEmpty)
+        {
+            await GrainFactory.GetGrain<ICatalogGrain>(0).Register(fresh);
+            _registeredKeys.UnionWith(fresh);
+        }
+    }
+
+    [LoggerMessage(EventId = 2001, Level = LogLevel.Warning, Message = "Partition {Partition}: poll failed, retrying on the next tick")]
+    private static partial void LogPollFailed(ILogger logger, int partition, Exception exception);
+
+    [LoggerMessage(EventId = 2002, Level = LogLevel.Information, Message = "Partition {Partition}: aggregate {Target} lacks {Count} batches after a restart; sending them again")]
+    private static partial void LogResending(ILogger logger, int partition, string target, int count);
+}

@@ -1,0 +1,255 @@
+using System.Collections.Frozen;
+using Telemetry.Grains.Probes;
+using Telemetry.Grains.Registry;
+
+namespace Telemetry.Grains.Ingest;
+
+/// <summary>Settings that change what is aggregated (spec 30, "Not aggregated").</summary>
+public sealed class DecodeSettings
+{
+    public static readonly string[] DefaultExcludedMetrics =
+    [
+        "SEARCH_COUNTS",
+        "MESSAGE_MANAGER_MESSAGE_SIZE",
+        "VIDEO_DETAILED_DROPPED_FRAMES_PROPORTION",
+        "SCALARS_TELEMETRY.EVENT_COUNTS",
+        "SCALARS_TELEMETRY.DYNAMIC_EVENT_COUNTS",
+    ];
+
+    public static readonly DecodeSettings Default = new(DefaultExcludedMetrics);
+
+    public DecodeSettings(IEnumerable<string> excludedMetrics)
+    {
+        ExcludedMetrics = excludedMetrics.ToFrozenSet(StringComparer.Ordinal);
+    }
+
+    public FrozenSet<string> ExcludedMetrics { get; }
+}
+
+/// <summary>
+/// Turns a <see cref="RawPing"/> into dimensions and histogram contributions using the probe
+/// definitions of the ping's revision (spec 10, 20, 30).
+/// </summary>
+public static class PingDecoder
+{
+    private const string StartupPrefix = "STARTUP_";
+
+    /// <summary>Checks the ping has what its version needs and decodes it; throws <see cref="PingFormatException"/> (bad_payload).</summary>
+    public static DecodedPing Decode(RawPing raw, SubmissionPath path, DateOnly submissionDate, ProbeSnapshot probes, DecodeSettings settings)
+    {
+        RequireFields(raw);
+        int mismatches = 0;
+        string channel = Pick(raw.Channel, path.Channel, ref mismatches);
+        string app = Pick(raw.AppName, path.AppName, ref mismatches);
+        string version = Pick(raw.AppVersion, path.AppVersion, ref mismatches);
+        string buildId = Pick(raw.BuildId, path.BuildId, ref mismatches);
+
+        string major = MajorVersion(version);
+        if (major.Length == 0)
+        {
+            throw new PingFormatException(PingRejection.BadPayload, "application version is missing or does not start with a major version");
+        }
+        if (buildId.Length < 8 || buildId.AsSpan(0, 8).ContainsAnyExceptInRange('0', '9'))
+        {
+            throw new PingFormatException(PingRejection.BadPayload, "build id must start with a yyyyMMdd date");
+        }
+        string os = raw.OsName ?? "";
+        var dims = new PingDimensions
+        {
+            DocType = raw.Type ?? raw.Reason ?? path.DocType,
+            Channel = channel,
+            Application = app,
+            AppVersion = version,
+            MajorVersion = major,
+            BuildId = buildId,
+            BuildDate = buildId[..8],
+            Architecture = raw.Architecture ?? raw.EnvArchitecture ?? "",
+            Os = os,
+            OsVersion = NormalizeOsVersion(os, raw.OsVersion ?? ""),
+            SubmissionDate = submissionDate.ToString("yyyyMMdd"),
+        };
+        var ping = new DecodedPing { Dimensions = dims, Raw = raw, DimensionMismatches = mismatches };
+
+        string? revision = raw.IsClassic ? RevisionHash(raw.Revision) : raw.Revision;
+        var definitions = probes.Resolve(revision, channel);
+        foreach (ref readonly var h in System.Runtime.InteropServices.CollectionsMarshal.AsSpan(raw.Histograms))
+        {
+            AddHistogram(ping, raw, in h, definitions, settings);
+        }
+        foreach (var s in raw.Scalars)
+        {
+            if (s.Name.StartsWith("browser.engagement.navigation", StringComparison.Ordinal))
+            {
+                continue;
+            }
+            string metric = "SCALARS_" + s.Name.ToUpperInvariant();
+            if (settings.ExcludedMetrics.Contains(metric))
+            {
+                continue;
+            }
+            AddObservation(ping, metric, s.Label.ToUpperInvariant(), s.Process, BucketLayout.Scalars, s.Value);
+        }
+        foreach (var m in raw.SimpleMeasures)
+        {
+            string metric = m.Label.Length == 0
+                ? "SIMPLE_MEASURES_" + m.Name.ToUpperInvariant()
+                : "SIMPLE_MEASURES_" + m.Name.ToUpperInvariant() + "_" + m.Label.ToUpperInvariant();
+            if (settings.ExcludedMetrics.Contains(metric))
+            {
+                continue;
+            }
+            AddObservation(ping, metric, "", m.Process, BucketLayout.SimpleMeasures, m.Value);
+        }
+        return ping;
+    }
+
+    private static void RequireFields(RawPing raw)
+    {
+        if (!raw.IsClassic && !raw.IsUnified)
+        {
+            throw new PingFormatException(PingRejection.BadPayload, "missing 'ver' (classic ping) or 'version' 4 (unified ping)");
+        }
+        if (raw.IsClassic && !raw.IsUnified)
+        {
+            if (!raw.HasInfo)
+            {
+                throw new PingFormatException(PingRejection.BadPayload, "missing 'info'");
+            }
+            if (raw.HasHistograms && string.IsNullOrEmpty(raw.Revision))
+            {
+                throw new PingFormatException(PingRejection.BadPayload, "missing 'info.revision' (required with 'histograms')");
+            }
+            if (raw.HasHistograms && RevisionHash(raw.Revision) is null)
+            {
+                throw new PingFormatException(PingRejection.BadPayload, "'info.revision' must be an hg URL ending in /rev/<hash>");
+            }
+            return;
+        }
+        if (!raw.HasApplication)
+        {
+            throw new PingFormatException(PingRejection.BadPayload, "missing 'application'");
+        }
+        if (!raw.HasPayload)
+        {
+            throw new PingFormatException(PingRejection.BadPayload, "missing 'payload'");
+        }
+    }
+
+    private static string Pick(string? body, string url, ref int mismatches)
+    {
+        if (string.IsNullOrEmpty(body))
+        {
+            return url;
+        }
+        if (!string.Equals(body, url, StringComparison.Ordinal))
+        {
+            mismatches++;
+        }
+        return body;
+    }
+
+    public static string MajorVersion(string version)
+    {
+        int dot = version.IndexOf('.');
+        return dot < 0 ? version : version[..dot];
+    }
+
+    /// <summary>Linux versions keep only major.minor (<c>3.1.12</c> → <c>3.1</c>).</summary>
+    public static string NormalizeOsVersion(string os, string version)
+    {
+        if (!os.Equals("Linux", StringComparison.OrdinalIgnoreCase))
+        {
+            return version;
+        }
+        int first = version.IndexOf('.');
+        if (first < 0)
+        {
+            return version;
+        }
+        int second = version.IndexOf('.', first + 1);
+        return second < 0 ? version : version[..second];
+    }
+
+    /// <summary>The hash at the end of an hg URL (<c>.../rev/a55c55edf302</c>), or the value itself when it has no slash.</summary>
+    public static string? RevisionHash(string? revision)
+    {
+        if (string.IsNullOrEmpty(revision))
+        {
+            return null;
+        }
+        int idx = revision.LastIndexOf("/rev/", StringComparison.Ordinal);
+        if (idx >= 0)
+        {
+            string hash = revision[(idx + 5)..].TrimEnd('/');
+            return hash.Length == 0 ? null : hash;
+        }
+        return revision.Contains('/') ? null : revision;
+    }
+
+    private static void AddHistogram(DecodedPing ping, RawPing raw, in RawHistogram h, ProbeRevision? revision, DecodeSettings settings)
+    {
+        if (settings.ExcludedMetrics.Contains(h.Name))
+        {
+            return;
+        }
+        HistogramDefinition? def = null;
+        if (revision is not null && !revision.Histograms.TryGetValue(h.Name, out def)
+            && h.Name.StartsWith(StartupPrefix, StringComparison.Ordinal))
+        {
+            revision.Histograms.TryGetValue(h.Name[StartupPrefix.Length..], out def);
+        }
+        if (!h.ValuesValid || !h.SumIsInteger || h.Sum < 0)
+        {
+            ping.InvalidHistograms.Add(h.Name);
+            return;
+        }
+        bool isCount = def is not null ? def.Kind == HistogramKind.Count : h.TypeCode == 4;
+        if (isCount)
+        {
+            AddObservation(ping, h.Name, h.Label, h.Process, BucketLayout.CountHistogramObservations, h.Sum);
+            return;
+        }
+        var declared = BucketLayout.FromDeclared(h.TypeCode, h.RangeLow, h.RangeHigh, h.BucketCount);
+        BucketLayout? layout = def is not null ? def.ResolveLayout(declared) : declared;
+        if (layout is null)
+        {
+            ping.InvalidHistograms.Add(h.Name);
+            return;
+        }
+        var bounds = raw.BoundsOf(in h);
+        var counts = raw.CountsOf(in h);
+        int start = ping.Used;
+        for (int i = 0; i < bounds.Length; i++)
+        {
+            double c = counts[i];
+            int index = layout.IndexOfBound(bounds[i]);
+            if (index < 0 || c < 0 || c != Math.Floor(c) || c > long.MaxValue / 2)
+            {
+                ping.Used = start; // drop what this histogram added so far
+                ping.InvalidHistograms.Add(h.Name);
+                return;
+            }
+            if (c > 0)
+            {
+                ping.Add(index, (long)c);
+            }
+        }
+        ping.Contributions.Add(new Contribution(h.Name, h.Label, h.Process, layout, def is null, (long)h.Sum, start, ping.Used - start));
+    }
+
+    private static void AddObservation(DecodedPing ping, string metric, string label, ProcessKind process, BucketLayout layout, double value)
+    {
+        if (value < 0 || double.IsNaN(value) || double.IsInfinity(value) || value > long.MaxValue / 2)
+        {
+            return;
+        }
+        int index = layout.IndexOfValue(value);
+        if (index < 0)
+        {
+            return;
+        }
+        int start = ping.Used;
+        ping.Add(index, 1);
+        ping.Contributions.Add(new Contribution(metric, label, process, layout, false, (long)Math.Round(value), start, 1));
+    }
+}

@@ -1,0 +1,35 @@
+using Telemetry.Grains.Registry;
+
+namespace Telemetry.Grains.Ingest;
+
+/// <summary>
+/// The one way a stored body becomes aggregate input, shared by the submit endpoint (live) and
+/// the partition grains (recovery, reprocessing) so both count a ping identically.
+/// </summary>
+public static class SubmissionDecoder
+{
+    public static DecodedPing Decode(ReadOnlyMemory<byte> body, bool declaredGzip, long maxInflated, SubmissionPath path, DateOnly submissionDate, ProbeSnapshot probes, DecodeSettings settings)
+    {
+        var json = PayloadInflater.Inflate(body, declaredGzip, maxInflated, out var rented);
+        try
+        {
+            var raw = PingReader.Read(json);
+            return PingDecoder.Decode(raw, path, submissionDate, probes, settings);
+        }
+        finally
+        {
+            PayloadInflater.Release(rented);
+        }
+    }
+
+    /// <summary>The partition of a docId: a stable hash, the same on every silo and across restarts.</summary>
+    public static int PartitionOf(string docId, int partitions)
+    {
+        uint hash = 2166136261;
+        foreach (char c in docId)
+        {
+            hash = (hash ^ c) * 16777619;
+        }
+        return (int)(hash % (uint)partitions);
+    }
+}

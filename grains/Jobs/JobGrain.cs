@@ -1,0 +1,21 @@
+using Telemetry.Contracts.Jobs;
+
+namespace Telemetry.Grains.Jobs;
+
+[GenerateSerializer]
+public sealed class JobState
+{
+    [Id(0)] public JobStatus? Status { get; set; }
+}
+
+/// <summary>Holds a job's progress; written at every update (updates come about once a second).</summary>
+public sealed class JobGrain([PersistentState("job", StorageNames.Telemetry)] IPersistentState<JobState> state) : Grain, IJobGrain
+{
+    async Task IJobGrain.Update(JobStatus status)
+    {
+        state.State.Status = status;
+        await state.WriteStateAsync();
+    }
+
+    Task<JobStatus?> IJobGrain.Get() => Task.FromResult(state.State.Status);
+}

@@ -1,0 +1,7 @@
+namespace Telemetry.Portal.Components.Pages.Overview;
+
+internal static partial class OverviewLog
+{
+    [LoggerMessage(EventId = 8101, Level = LogLevel.Error, Message = "The overview page could not load the ingest overview")]
+    public static partial void LoadFailed(ILogger logger, Exception exception);
+}

@@ -1,0 +1,146 @@
+using Microsoft.Extensions.Options;
+using OpenTelemetry.Metrics;
+using Orleans.Configuration;
+using Orleans.Dashboard;
+using Telemetry.Grains;
+using Telemetry.Grains.Ingest;
+using Telemetry.Grains.Registry;
+using Telemetry.Silo.Aggregates;
+using Telemetry.Silo.Ingest;
+using Telemetry.Silo.Operations;
+using Telemetry.Silo.Probes;
+using Telemetry.Silo.Storage;
+
+namespace Telemetry.Silo.Extensions;
+
+/// <summary>Section <c>Orleans</c>.</summary>
+public sealed class ClusterSettings
+{
+    public const string Section = "Orleans";
+    public string ClusterId { get; set; } = "telemetry";
+    public string ServiceId { get; set; } = "telemetry-orleans";
+    public int SiloPort { get; set; } = 11111;
+    public int GatewayPort { get; set; } = 30000;
+    /// <summary>Address other silos reach this one at (PostgreSQL mode).</summary>
+    public string AdvertisedIp { get; set; } = "127.0.0.1";
+}
+
+public static class TelemetryHosting
+{
+    public const string ConnectionStringName = "Telemetry";
+
+    /// <summary>The PostgreSQL connection string, or null for the embedded mode.</summary>
+    public static string? ConnectionString(this IConfiguration config) =>
+        config.GetConnectionString(ConnectionStringName) is { Length: > 0 } cs ? cs : null;
+
+    /// <summary>Orleans with localhost clustering and memory storage, or ADO.NET on PostgreSQL.</summary>
+    public static WebApplicationBuilder AddTelemetryOrleans(this WebApplicationBuilder builder)
+    {
+        var config = builder.Configuration;
+        var cluster = config.GetSection(ClusterSettings.Section).Get<ClusterSettings>() ?? new ClusterSettings();
+        string? cs = config.ConnectionString();
+        builder.UseOrleans(silo =>
+        {
+            silo.Configure<ClusterOptions>(o =>
+            {
+                o.ClusterId = cluster.ClusterId;
+                o.ServiceId = cluster.ServiceId;
+            });
+            if (cs is null)
+            {
+                silo.UseLocalhostClustering(cluster.SiloPort, cluster.GatewayPort);
+                silo.AddMemoryGrainStorage(StorageNames.Telemetry);
+                silo.UseInMemoryReminderService();
+            }
+            else
+            {
+                silo.ConfigureEndpoints(System.Net.IPAddress.Parse(cluster.AdvertisedIp), cluster.SiloPort, cluster.GatewayPort, listenOnAnyHostAddress: false);
+                silo.UseAdoNetClustering(o =>
+                {
+                    o.Invariant = "Npgsql";
+                    o.ConnectionString = cs;
+                });
+                silo.AddAdoNetGrainStorage(StorageNames.Telemetry, o =>
+                {
+                    o.Invariant = "Npgsql";
+                    o.ConnectionString = cs;
+                });
+                silo.UseAdoNetReminderService(o =>
+                {
+                    o.Invariant = "Npgsql";
+                    o.ConnectionString = cs;
+                });
+                // State classes are [GenerateSerializer] types: the Orleans serializer keeps them compact and version tolerant.
+                silo.Services.AddOptions<Orleans.Configuration.AdoNetGrainStorageOptions>(StorageNames.Telemetry)
+                    .Configure<IServiceProvider>((o, sp) => o.GrainStorageSerializer = new Orleans.Storage.OrleansGrainStorageSerializer(sp.GetRequiredService<Orleans.Serialization.Serializer>()));
+            }
+            silo.Configure<GrainCollectionOptions>(o => o.CollectionAge = TimeSpan.FromMinutes(30));
+            silo.AddDashboard();
+        });
+        return builder;
+    }
+
+    /// <summary>Options, the landing log, the ingest pipeline and the probe cache.</summary>
+    public static WebApplicationBuilder AddTelemetryServices(this WebApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        services.AddOptions<IngestOptions>().BindConfiguration(IngestOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<AggregatesOptions>().BindConfiguration(AggregatesOptions.Section).ValidateOnStart();
+        services.AddOptions<ProbeOptions>().BindConfiguration(ProbeOptions.Section).ValidateOnStart();
+        services.AddOptions<AdminOptions>().BindConfiguration(AdminOptions.Section).ValidateOnStart();
+        services.AddOptions<CountryOptions>().BindConfiguration(CountryOptions.Section).ValidateOnStart();
+        services.AddSingleton(sp => new DecodeSettings(sp.GetRequiredService<IOptions<AggregatesOptions>>().Value.ExcludedMetrics));
+
+        string? cs = builder.Configuration.ConnectionString();
+        if (cs is null)
+        {
+            services.AddSingleton<ILandingLog>(sp => new MemoryLandingLog(sp.GetRequiredService<IOptions<IngestOptions>>().Value.MemoryLogMaxBytes));
+        }
+        else
+        {
+            services.AddSingleton<ILandingLog>(_ => new PostgresLandingLog(cs));
+        }
+        services.AddSingleton<ProbeSnapshotCache>();
+        services.AddSingleton<IProbeSnapshotSource>(sp => sp.GetRequiredService<ProbeSnapshotCache>());
+        services.AddHostedService(sp => sp.GetRequiredService<ProbeSnapshotCache>());
+        services.AddSingleton<IngestCounters>();
+        services.AddSingleton<AggregationFeeder>();
+        services.AddHostedService(sp => sp.GetRequiredService<AggregationFeeder>());
+        services.AddSingleton<GroupCommitter>();
+        services.AddHostedService(sp => sp.GetRequiredService<GroupCommitter>());
+        services.AddHostedService<PartitionStarter>();
+        services.AddHostedService<IngestStatsReporter>();
+        services.AddHostedService<RetentionService>();
+        services.AddSingleton<AdminTokens>();
+        services.AddSingleton<ImportJobs>();
+
+        services.AddCors(o => o.AddPolicy(AggregatesApi.CorsPolicy, p => p.AllowAnyOrigin().AllowAnyHeader().WithMethods("GET").WithExposedHeaders("ETag")));
+        services.AddOpenApi();
+        services.AddProblemDetails();
+        services.AddHealthChecks()
+            .AddCheck<StorageHealthCheck>("storage", tags: ["ready"])
+            .AddCheck<ClusterHealthCheck>("cluster", tags: ["ready"]);
+        services.AddOpenTelemetry().WithMetrics(m => m
+            .AddMeter(IngestCounters.MeterName, "Microsoft.Orleans")
+            .AddPrometheusExporter());
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.Limits.MaxRequestBodySize = 64L * 1024 * 1024;
+            k.Limits.MaxRequestLineSize = 16 * 1024;
+            k.Limits.MaxRequestHeadersTotalSize = 64 * 1024;
+        });
+        return builder;
+    }
+
+    /// <summary>Every HTTP feature of the silo.</summary>
+    public static WebApplication MapTelemetry(this WebApplication app)
+    {
+        app.UseCors();
+        app.MapIngestApi();
+        app.MapAggregatesApi();
+        app.MapProbesApi();
+        app.MapAdminApi();
+        app.MapOperations();
+        return app;
+    }
+}

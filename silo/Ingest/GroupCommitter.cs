@@ -1,0 +1,137 @@
+using System.Threading.Channels;
+using Microsoft.Extensions.Options;
+using Telemetry.Grains.Ingest;
+
+namespace Telemetry.Silo.Ingest;
+
+/// <summary>The outcome of landing one submission.</summary>
+public enum LandingOutcome
+{
+    Stored,
+    Duplicate,
+}
+
+/// <summary>
+/// Group commit (spec 10): concurrent submissions wait a few milliseconds for company, are
+/// written by one INSERT, and are all answered when it commits. The decoded pings of the rows
+/// that were new go straight to the <see cref="AggregationFeeder"/>, so a body is parsed once.
+/// </summary>
+public sealed partial class GroupCommitter : BackgroundService
+{
+    private const int Writers = 2;
+    private readonly Channel<Pending> _queue;
+    private readonly ILandingLog _log;
+    private readonly AggregationFeeder _feeder;
+    private readonly IngestOptions _options;
+    private readonly ILogger<GroupCommitter> _logger;
+
+    public GroupCommitter(ILandingLog log, AggregationFeeder feeder, IOptions<IngestOptions> options, ILogger<GroupCommitter> logger)
+    {
+        _log = log;
+        _feeder = feeder;
+        _options = options.Value;
+        _logger = logger;
+        _queue = Channel.CreateBounded<Pending>(new BoundedChannelOptions(_options.GroupCommitMaxBatch * 8)
+        {
+            SingleReader = false,
+            FullMode = BoundedChannelFullMode.Wait,
+        });
+    }
+
+    private sealed record Pending(LandingEntry Entry, DecodedPing? Ping, TaskCompletionSource<LandingOutcome> Done);
+
+    /// <summary>Lands one submission; completes when it is durably stored (or found to be a duplicate).</summary>
+    public async Task<LandingOutcome> LandAsync(LandingEntry entry, DecodedPing? ping, CancellationToken ct)
+    {
+        var done = new TaskCompletionSource<LandingOutcome>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await _queue.Writer.WriteAsync(new Pending(entry, ping, done), ct);
+        return await done.Task;
+    }
+
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        Task.WhenAll(Enumerable.Range(0, Writers).Select(_ => Task.Run(() => WriterLoopAsync(stoppingToken), stoppingToken)));
+
+    private async Task WriterLoopAsync(CancellationToken ct)
+    {
+        var batch = new List<Pending>(_options.GroupCommitMaxBatch);
+        var reader = _queue.Reader;
+        while (await reader.WaitToReadAsync(ct))
+        {
+            batch.Clear();
+            var deadline = DateTime.UtcNow.AddMilliseconds(_options.GroupCommitDelayMs);
+            while (batch.Count < _options.GroupCommitMaxBatch)
+            {
+                if (reader.TryRead(out var item))
+                {
+                    batch.Add(item);
+                    continue;
+                }
+                var wait = deadline - DateTime.UtcNow;
+                if (batch.Count > 0 && wait <= TimeSpan.Zero)
+                {
+                    break;
+                }
+                if (batch.Count == 0)
+                {
+                    break;
+                }
+                await Task.Delay(wait < TimeSpan.FromMilliseconds(1) ? TimeSpan.FromMilliseconds(1) : wait, ct);
+            }
+            if (batch.Count > 0)
+            {
+                await CommitAsync(batch, ct);
+            }
+        }
+    }
+
+    private async Task CommitAsync(List<Pending> batch, CancellationToken ct)
+    {
+        // The same docId twice in one group: the first is stored, the rest are duplicates.
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var unique = new List<Pending>(batch.Count);
+        foreach (var p in batch)
+        {
+            if (seen.Add(p.Entry.DocId))
+            {
+                unique.Add(p);
+            }
+            else
+            {
+                p.Done.TrySetResult(LandingOutcome.Duplicate);
+            }
+        }
+        AppendResult result;
+        try
+        {
+            result = await _log.AppendAsync(unique.Select(p => p.Entry).ToList(), ct);
+        }
+        catch (Exception e)
+        {
+            LogCommitFailed(_logger, unique.Count, e);
+            foreach (var p in unique)
+            {
+                p.Done.TrySetException(new LandingUnavailableException("the landing log is unavailable", e));
+            }
+            return;
+        }
+        for (int i = 0; i < unique.Count; i++)
+        {
+            if (result.Inserted[i] && unique[i].Ping is { } ping)
+            {
+                _feeder.Add(unique[i].Entry.Partition, result.BatchId, unique[i].Entry.ReceivedAt, ping);
+            }
+        }
+        // Only once the whole batch is with the feeder may it push: a batch is applied whole or not at all.
+        _feeder.Seal(result.BatchId);
+        for (int i = 0; i < unique.Count; i++)
+        {
+            unique[i].Done.TrySetResult(result.Inserted[i] ? LandingOutcome.Stored : LandingOutcome.Duplicate);
+        }
+    }
+
+    [LoggerMessage(EventId = 1201, Level = LogLevel.Error, Message = "Group commit of {Count} submissions failed; they were answered 503")]
+    private static partial void LogCommitFailed(ILogger logger, int count, Exception exception);
+}
+
+/// <summary>The landing log could not store a submission; the client may retry (503).</summary>
+public sealed class LandingUnavailableException(string message, Exception inner) : Exception(message, inner);

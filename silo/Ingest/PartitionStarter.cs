@@ -1,0 +1,61 @@
+using Microsoft.Extensions.Options;
+using Telemetry.Contracts.Ingest;
+using Telemetry.Grains.Ingest;
+
+namespace Telemetry.Silo.Ingest;
+
+/// <summary>Activates every partition grain once the silo is up; they keep themselves alive with reminders.</summary>
+public sealed partial class PartitionStarter(IGrainFactory grains, IOptions<IngestOptions> options, ILogger<PartitionStarter> logger) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        for (int attempt = 0; !stoppingToken.IsCancellationRequested; attempt++)
+        {
+            try
+            {
+                await Task.WhenAll(Enumerable.Range(0, options.Value.Partitions).Select(p => grains.GetGrain<IPartitionGrain>(p).Start()));
+                return;
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                LogStartFailed(logger, attempt, e.Message);
+                await Task.Delay(TimeSpan.FromSeconds(2), stoppingToken);
+            }
+        }
+    }
+
+    [LoggerMessage(EventId = 1501, Level = LogLevel.Warning, Message = "Starting partitions failed (attempt {Attempt}): {Message}")]
+    private static partial void LogStartFailed(ILogger logger, int attempt, string message);
+}
+
+/// <summary>Deletes raw submissions older than <see cref="IngestOptions.RetentionDays"/>, hourly.</summary>
+public sealed partial class RetentionService(ILandingLog log, IOptions<IngestOptions> options, ILogger<RetentionService> logger) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromHours(1));
+        do
+        {
+            try
+            {
+                var cutoff = DateOnly.FromDateTime(DateTime.UtcNow).AddDays(-options.Value.RetentionDays);
+                long deleted = await log.DeleteBeforeAsync(cutoff, stoppingToken);
+                if (deleted > 0)
+                {
+                    LogDeleted(logger, deleted, cutoff);
+                }
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                LogFailed(logger, e.Message);
+            }
+        }
+        while (await timer.WaitForNextTickAsync(stoppingToken));
+    }
+
+    [LoggerMessage(EventId = 1601, Level = LogLevel.Information, Message = "Retention: deleted {Count} raw submissions received before {Cutoff}")]
+    private static partial void LogDeleted(ILogger logger, long count, DateOnly cutoff);
+
+    [LoggerMessage(EventId = 1602, Level = LogLevel.Warning, Message = "Retention run failed: {Message}")]
+    private static partial void LogFailed(ILogger logger, string message);
+}

@@ -1,0 +1,48 @@
+using Microsoft.AspNetCore.Http.HttpResults;
+using Telemetry.Contracts.Jobs;
+using Telemetry.Silo.Ingest;
+
+namespace Telemetry.Silo.Operations;
+
+/// <summary>Admin endpoints: raw-log import and job progress.</summary>
+public static class AdminApi
+{
+    public const long MaxImportBytes = 8L * 1024 * 1024 * 1024;
+
+    public sealed record JobStarted(string JobId, string StatusUrl);
+
+    public static IEndpointRouteBuilder MapAdminApi(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/api").WithTags("Admin").RequireAdmin();
+        group.MapPost("/import/raw-log", ImportRawLog)
+            .WithSummary("Import a raw log file of the seed telemetry server (body = the file); returns a job id to poll")
+            .DisableAntiforgery()
+            .WithMetadata(new Microsoft.AspNetCore.Mvc.RequestSizeLimitAttribute(MaxImportBytes));
+        group.MapGet("/jobs/{id}", GetJob).WithSummary("Progress of an import or reprocessing job");
+        return app;
+    }
+
+    internal static async Task<Results<Accepted<JobStarted>, ProblemHttpResult>> ImportRawLog(HttpRequest request, ImportJobs jobs)
+    {
+        var file = Path.Combine(Path.GetTempPath(), "telemetry-import-" + Guid.NewGuid().ToString("N") + ".log");
+        long length;
+        await using (var output = File.Create(file))
+        {
+            await request.Body.CopyToAsync(output);
+            length = output.Length;
+        }
+        if (length == 0)
+        {
+            File.Delete(file);
+            return TypedResults.Problem(statusCode: 400, title: "empty file");
+        }
+        var id = await jobs.StartAsync(file, length);
+        return TypedResults.Accepted($"/api/jobs/{id}", new JobStarted(id, $"/api/jobs/{id}"));
+    }
+
+    internal static async Task<Results<Ok<JobStatus>, NotFound>> GetJob(string id, IGrainFactory grains)
+    {
+        var status = await grains.GetGrain<IJobGrain>(id).Get();
+        return status is null ? TypedResults.NotFound() : TypedResults.Ok(status);
+    }
+}
