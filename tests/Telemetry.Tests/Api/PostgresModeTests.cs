@@ -1,0 +1,44 @@
+using System.Net;
+using System.Text.Json;
+using Npgsql;
+using Telemetry.Tests.Infrastructure;
+
+namespace Telemetry.Tests.Api;
+
+/// <summary>The silo in PostgreSQL mode: schema created on start, pings land durably and aggregate.</summary>
+[Collection("postgres")]
+public sealed class PostgresModeTests(PostgresFixture pg)
+{
+    [Fact]
+    public async Task Silo_creates_its_schema_lands_pings_and_serves_aggregates()
+    {
+        var cs = await pg.Server.CreateDatabaseAsync();
+        await using var silo = await SiloHost.StartAsync(cs);
+        var json = await File.ReadAllBytesAsync(TestPaths.SharedData("pings", "firefox-23.0.1-idle-daily.json"));
+        var gz = SiloHost.Gzip(json);
+        for (int i = 0; i < 20; i++)
+        {
+            var r = await silo.SubmitAsync($"pg-mode-{i}/idle-daily/Firefox/23.0.1/release/20130814063812", gz);
+            Assert.Equal(HttpStatusCode.OK, r.StatusCode);
+        }
+        Assert.Equal("OK (duplicate)", await (await silo.SubmitAsync("pg-mode-3/idle-daily/Firefox/23.0.1/release/20130814063812", gz)).Content.ReadAsStringAsync());
+
+        await using (var conn = new NpgsqlConnection(cs))
+        {
+            await conn.OpenAsync();
+            await using var cmd = new NpgsqlCommand("SELECT count(*) FROM landing", conn);
+            Assert.Equal(20L, (long)(await cmd.ExecuteScalarAsync())!);
+        }
+
+        string url = "/aggregates_by/build_id/channels/release/?version=23&dates=20130814&metric=CYCLE_COLLECTOR";
+        long count = 0;
+        Assert.True(await TestPaths.EventuallyAsync(async () =>
+        {
+            var r = await silo.GetAsync(url);
+            if (r.StatusCode != HttpStatusCode.OK) return false;
+            var body = JsonDocument.Parse(await r.Content.ReadAsStringAsync()).RootElement;
+            count = body.GetProperty("data")[0].GetProperty("count").GetInt64();
+            return count == 20;
+        }, TimeSpan.FromSeconds(10)), $"expected 20 pings aggregated, saw {count}");
+    }
+}
