@@ -15,8 +15,8 @@ public sealed class AggregatesOptions
 {
     public const string Section = "Aggregates";
 
-    /// <summary>Channels hidden from the channel list that need a read token.</summary>
-    public List<string> RestrictedChannels { get; set; } = ["release"];
+    /// <summary>Channels hidden from the channel list that need a read token (default <c>release</c> when not configured; an empty entry means none).</summary>
+    public List<string> RestrictedChannels { get; set; } = [];
 
     /// <summary>Bearer tokens that may read restricted channels.</summary>
     public List<string> ReadTokens { get; set; } = [];
@@ -24,8 +24,28 @@ public sealed class AggregatesOptions
     /// <summary>Metrics that stay public on restricted channels.</summary>
     public List<string> PublicMetrics { get; set; } = [];
 
-    /// <summary>Metrics that are not aggregated.</summary>
-    public List<string> ExcludedMetrics { get; set; } = [.. Telemetry.Grains.Ingest.DecodeSettings.DefaultExcludedMetrics];
+    /// <summary>Metrics that are not aggregated (default: spec 30's list when not configured).</summary>
+    public List<string> ExcludedMetrics { get; set; } = [];
+
+    /// <summary>
+    /// Lists bound from configuration are appended to initial values, so defaults are applied
+    /// here, only when the key is absent: then configuring a list replaces the default.
+    /// </summary>
+    public static void ApplyDefaults(AggregatesOptions options, IConfiguration config)
+    {
+        var section = config.GetSection(Section);
+        if (!section.GetSection(nameof(RestrictedChannels)).GetChildren().Any())
+        {
+            options.RestrictedChannels = ["release"];
+        }
+        if (!section.GetSection(nameof(ExcludedMetrics)).GetChildren().Any())
+        {
+            options.ExcludedMetrics = [.. Telemetry.Grains.Ingest.DecodeSettings.DefaultExcludedMetrics];
+        }
+        options.RestrictedChannels.RemoveAll(string.IsNullOrWhiteSpace);
+        options.ExcludedMetrics.RemoveAll(string.IsNullOrWhiteSpace);
+        options.ReadTokens.RemoveAll(string.IsNullOrWhiteSpace);
+    }
 
     /// <summary>Promise of how soon an accepted ping is visible in the API, in seconds (measured by the benchmark).</summary>
     public int MaxStalenessSeconds { get; set; } = 10;

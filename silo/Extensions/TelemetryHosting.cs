@@ -85,7 +85,8 @@ public static class TelemetryHosting
     {
         var services = builder.Services;
         services.AddOptions<IngestOptions>().BindConfiguration(IngestOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-        services.AddOptions<AggregatesOptions>().BindConfiguration(AggregatesOptions.Section).ValidateOnStart();
+        services.AddOptions<AggregatesOptions>().BindConfiguration(AggregatesOptions.Section)
+            .PostConfigure<IConfiguration>(AggregatesOptions.ApplyDefaults).ValidateOnStart();
         services.AddOptions<ProbeOptions>().BindConfiguration(ProbeOptions.Section).ValidateOnStart();
         services.AddOptions<AdminOptions>().BindConfiguration(AdminOptions.Section).ValidateOnStart();
         services.AddOptions<CountryOptions>().BindConfiguration(CountryOptions.Section).ValidateOnStart();
@@ -141,6 +142,7 @@ public static class TelemetryHosting
         app.MapProbesApi();
         app.MapAdminApi();
         app.MapOperations();
+        app.MapBenchEndpoints();
         return app;
     }
 }

@@ -1,1 +1,1043 @@
-Console.WriteLine();
+using System.Buffers.Binary;
+using System.Diagnostics;
+using System.Globalization;
+using System.IO.Compression;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json;
+using Npgsql;
+
+namespace Telemetry.Bench;
+
+/// <summary>
+/// The ingest benchmark (spec 90, "Quality bars"), driven by <c>scripts/bench.sh</c>:
+/// <list type="bullet">
+/// <item>(a) <c>/bench/discard</c> and (b) <c>/bench/tokenize</c> reference endpoints and (c) the real
+/// submit endpoint, each under the same closed-loop load (N connections, fixed duration);</item>
+/// <item>the 200-to-visible lag of marker pings during (c), and the catch-up time after it;</item>
+/// <item>aggregates API latency for 1-date and 30-date queries on the populated store;</item>
+/// <item>the silo's peak memory and the CPU split silo / PostgreSQL / load generator / rest of machine.</item>
+/// </list>
+/// Every target address must be on loopback; load loops are bounded in time and count.
+/// </summary>
+public static class Program
+{
+    public static async Task<int> Main(string[] args)
+    {
+        if (args.Length == 0)
+        {
+            Console.Error.WriteLine("usage: Telemetry.Bench run [--key value ...] | free-ports N | wait-ready URL SECONDS");
+            return 2;
+        }
+        try
+        {
+            switch (args[0])
+            {
+                case "free-ports":
+                    Console.WriteLine(string.Join(' ', FreePorts(int.Parse(args[1], CultureInfo.InvariantCulture))));
+                    return 0;
+                case "wait-ready":
+                    return await WaitReadyAsync(Loopback.Require(args[1]), double.Parse(args[2], CultureInfo.InvariantCulture)) ? 0 : 1;
+                case "run":
+                    var options = BenchOptions.Parse(args.AsSpan(1));
+                    return await new Runner(options).RunAsync();
+                default:
+                    Console.Error.WriteLine($"unknown command '{args[0]}'");
+                    return 2;
+            }
+        }
+        catch (BenchException e)
+        {
+            Console.Error.WriteLine($"bench: {e.Message}");
+            return 1;
+        }
+    }
+
+    private static List<int> FreePorts(int count)
+    {
+        var listeners = new List<TcpListener>();
+        try
+        {
+            for (int i = 0; i < count; i++)
+            {
+                var l = new TcpListener(IPAddress.Loopback, 0);
+                l.Start();
+                listeners.Add(l);
+            }
+            return listeners.Select(l => ((IPEndPoint)l.LocalEndpoint).Port).ToList();
+        }
+        finally
+        {
+            listeners.ForEach(l => l.Stop());
+        }
+    }
+
+    private static async Task<bool> WaitReadyAsync(Uri baseUri, double seconds)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+        var deadline = Stopwatch.StartNew();
+        while (deadline.Elapsed.TotalSeconds < seconds)
+        {
+            try
+            {
+                using var r = await http.GetAsync(new Uri(baseUri, "/health/ready"));
+                if (r.StatusCode == HttpStatusCode.OK)
+                {
+                    return true;
+                }
+            }
+            catch (HttpRequestException) { }
+            catch (TaskCanceledException) { }
+            await Task.Delay(250);
+        }
+        return false;
+    }
+}
+
+public sealed class BenchException(string message) : Exception(message);
+
+internal static class Loopback
+{
+    /// <summary>The benchmark only ever targets loopback addresses.</summary>
+    public static Uri Require(string url)
+    {
+        var uri = new Uri(url);
+        if (!IPAddress.TryParse(uri.Host, out var ip) || !IPAddress.IsLoopback(ip))
+        {
+            throw new BenchException($"refusing to target {uri.Host}: only loopback IP addresses (127.0.0.0/8, ::1) are allowed");
+        }
+        return uri;
+    }
+}
+
+public sealed class BenchOptions
+{
+    public required Uri BaseUri { get; init; }
+    public string? ConnectionString { get; init; }
+    public string PingPath { get; init; } = "/work/shared/data/pings/firefox-23.0.1-idle-daily.json";
+    public int Connections { get; init; } = 64;
+    public double Seconds { get; init; } = 20;
+    public double WarmupSeconds { get; init; } = 3;
+    public long TargetPings { get; init; } = 200_000;
+    public double MaxLoadSeconds { get; init; } = 360;
+    public double CatchUpTimeoutSeconds { get; init; } = 180;
+    public double ApiSeconds { get; init; } = 10;
+    public int MarkerIntervalMs { get; init; } = 1000;
+    public double MarkerTimeoutSeconds { get; init; } = 60;
+    public int BuildDates { get; init; } = 35;
+    public string Phases { get; init; } = "abc";
+    public int SiloPid { get; init; }
+    public int PostgresPid { get; init; }
+    public string? ReadToken { get; init; } = "bench";
+    public string? MarkdownOut { get; init; }
+    public string? JsonOut { get; init; }
+    public long MaxRequestsPerPhase { get; init; } = 5_000_000;
+
+    public static BenchOptions Parse(ReadOnlySpan<string> args)
+    {
+        var map = new Dictionary<string, string>(StringComparer.Ordinal);
+        for (int i = 0; i < args.Length; i++)
+        {
+            if (!args[i].StartsWith("--", StringComparison.Ordinal) || i + 1 >= args.Length)
+            {
+                throw new BenchException($"bad argument '{args[i]}' (expected --key value)");
+            }
+            map[args[i][2..]] = args[++i];
+        }
+        string Get(string key, string fallback) => map.Remove(key, out var v) && v.Length > 0 ? v : fallback;
+        double D(string key, double fallback) => double.Parse(Get(key, fallback.ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture);
+        int I(string key, int fallback) => int.Parse(Get(key, fallback.ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture);
+        var o = new BenchOptions
+        {
+            BaseUri = Loopback.Require(Get("url", "http://127.0.0.1:5000")),
+            ConnectionString = Get("pg", "") is { Length: > 0 } cs ? cs : null,
+            PingPath = Get("ping", "/work/shared/data/pings/firefox-23.0.1-idle-daily.json"),
+            Connections = I("connections", 64),
+            Seconds = D("seconds", 20),
+            WarmupSeconds = D("warmup", 3),
+            TargetPings = long.Parse(Get("pings", "200000"), CultureInfo.InvariantCulture),
+            MaxLoadSeconds = D("max-load-seconds", 360),
+            CatchUpTimeoutSeconds = D("catchup-timeout", 180),
+            ApiSeconds = D("api-seconds", 10),
+            MarkerIntervalMs = I("marker-interval-ms", 1000),
+            MarkerTimeoutSeconds = D("marker-timeout", 60),
+            BuildDates = I("build-dates", 35),
+            Phases = Get("phases", "abc"),
+            SiloPid = I("silo-pid", 0),
+            PostgresPid = I("pg-pid", 0),
+            ReadToken = Get("read-token", "bench"),
+            MarkdownOut = Get("out", "") is { Length: > 0 } md ? md : null,
+            JsonOut = Get("json", "") is { Length: > 0 } js ? js : null,
+        };
+        if (map.Count > 0)
+        {
+            throw new BenchException("unknown option(s): " + string.Join(", ", map.Keys.Select(k => "--" + k)));
+        }
+        if (o.Connections is < 1 or > 1024 || o.Seconds <= 0 || o.Seconds > 600 || o.MaxLoadSeconds > 1800 || o.BuildDates is < 30 or > 300)
+        {
+            throw new BenchException("out of bounds: connections 1..1024, seconds 0..600, max-load-seconds ≤ 1800, build-dates 30..300");
+        }
+        if (o.ConnectionString is { } c && new NpgsqlConnectionStringBuilder(c).Host is { } host
+            && !(host.StartsWith('/') || (IPAddress.TryParse(host, out var ip) && IPAddress.IsLoopback(ip)) || host == "localhost"))
+        {
+            throw new BenchException($"refusing PostgreSQL host {host}: loopback only");
+        }
+        return o;
+    }
+}
+
+/// <summary>The real ping, as one gzip body per build date (the body's build id wins over the URL's).</summary>
+public sealed class PingBodies
+{
+    public const string App = "Firefox";
+    public const string Version = "23.0.1";
+    public const string Major = "23";
+    public const string Channel = "release";
+    public const string DocType = "idle-daily";
+
+    private readonly string _json;
+    private readonly string _originalBuildId;
+
+    public PingBodies(string path)
+    {
+        _json = path.EndsWith(".log", StringComparison.Ordinal) ? FromRawLog(path) : File.ReadAllText(path);
+        using var doc = JsonDocument.Parse(_json);
+        _originalBuildId = doc.RootElement.GetProperty("info").GetProperty("appBuildID").GetString()
+            ?? throw new BenchException("the ping has no info.appBuildID");
+        if (CountOccurrences(_json, Quoted(_originalBuildId)) == 0)
+        {
+            throw new BenchException("cannot find the build id text in the ping");
+        }
+    }
+
+    public int JsonBytes => Encoding.UTF8.GetByteCount(_json);
+
+    /// <summary>Dimension variants of the load (OS, OS version, architecture), so that aggregates hold several series per metric.</summary>
+    public static readonly (string Os, string OsVersion, string Arch)[] Variants =
+    [
+        ("WINNT", "5.1", "x86"), ("WINNT", "6.1", "x86"), ("WINNT", "6.1", "x86-64"), ("WINNT", "6.2", "x86-64"),
+        ("WINNT", "5.1", "x86-64"), ("WINNT", "6.2", "x86"), ("Darwin", "12.4.0", "x86-64"), ("Darwin", "13.0.0", "x86-64"),
+        ("Linux", "3.10", "x86"), ("Linux", "3.10", "x86-64"),
+    ];
+
+    /// <summary>The gzip body with every occurrence of the original build id replaced (appBuildID and platformBuildID), and optionally another OS/arch.</summary>
+    public byte[] GzipFor(string buildId) => GzipFor(buildId, null);
+
+    public byte[] GzipFor(string buildId, (string Os, string OsVersion, string Arch)? variant)
+    {
+        var json = _json.Replace(Quoted(_originalBuildId), Quoted(buildId), StringComparison.Ordinal);
+        if (variant is { } v)
+        {
+            json = ReplaceOnce(json, "\"OS\":\"WINNT\"", $"\"OS\":\"{v.Os}\"");
+            json = ReplaceOnce(json, "\"version\":\"5.1\"", $"\"version\":\"{v.OsVersion}\"");
+            json = ReplaceOnce(json, "\"arch\":\"x86\"", $"\"arch\":\"{v.Arch}\"");
+        }
+        var raw = Encoding.UTF8.GetBytes(json);
+        using var ms = new MemoryStream();
+        using (var gz = new GZipStream(ms, CompressionLevel.Optimal, leaveOpen: true))
+        {
+            gz.Write(raw);
+        }
+        return ms.ToArray();
+    }
+
+    private static string Quoted(string s) => "\"" + s + "\"";
+
+    private static string ReplaceOnce(string text, string what, string with)
+    {
+        int i = text.IndexOf(what, StringComparison.Ordinal);
+        if (i < 0 || text.IndexOf(what, i + 1, StringComparison.Ordinal) >= 0)
+        {
+            throw new BenchException($"the ping does not hold {what} exactly once");
+        }
+        return string.Concat(text.AsSpan(0, i), with, text.AsSpan(i + what.Length));
+    }
+
+    private static int CountOccurrences(string text, string what)
+    {
+        int n = 0;
+        for (int i = text.IndexOf(what, StringComparison.Ordinal); i >= 0; i = text.IndexOf(what, i + 1, StringComparison.Ordinal))
+        {
+            n++;
+        }
+        return n;
+    }
+
+    /// <summary>The body of the first record of a v1 raw log (0x1E, u16 path length, u32 data length, u64 ms, path, data).</summary>
+    private static string FromRawLog(string path)
+    {
+        var bytes = File.ReadAllBytes(path);
+        if (bytes.Length < 15 || bytes[0] != 0x1E)
+        {
+            throw new BenchException($"{path} does not start with a v1 record");
+        }
+        int pathLength = BinaryPrimitives.ReadUInt16LittleEndian(bytes.AsSpan(1));
+        int dataLength = (int)BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(3));
+        var data = bytes.AsSpan(15 + pathLength, dataLength).ToArray();
+        if (data.Length > 2 && data[0] == 0x1F && data[1] == 0x8B)
+        {
+            using var gz = new GZipStream(new MemoryStream(data), CompressionMode.Decompress);
+            using var outMs = new MemoryStream();
+            gz.CopyTo(outMs);
+            data = outMs.ToArray();
+        }
+        return Encoding.UTF8.GetString(data);
+    }
+}
+
+/// <summary>CPU time of a process (and, for the PostgreSQL postmaster, of its children) from /proc.</summary>
+public static class ProcStat
+{
+    private const double TicksPerSecond = 100.0; // USER_HZ on Linux
+
+    /// <summary>utime+stime of one process, in seconds; with <paramref name="withReaped"/> also cutime+cstime (children that exited).</summary>
+    public static double CpuSeconds(int pid, bool withReaped = false)
+    {
+        var f = Fields(pid);
+        if (f is null)
+        {
+            return 0;
+        }
+        double ticks = long.Parse(f[11], CultureInfo.InvariantCulture) + long.Parse(f[12], CultureInfo.InvariantCulture);
+        if (withReaped)
+        {
+            ticks += long.Parse(f[13], CultureInfo.InvariantCulture) + long.Parse(f[14], CultureInfo.InvariantCulture);
+        }
+        return ticks / TicksPerSecond;
+    }
+
+    /// <summary>A postmaster with its live children and the ones it has reaped.</summary>
+    public static double TreeCpuSeconds(int rootPid)
+    {
+        if (rootPid <= 0)
+        {
+            return 0;
+        }
+        double total = CpuSeconds(rootPid, withReaped: true);
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (int.TryParse(Path.GetFileName(dir), out int pid) && pid != rootPid && Fields(pid) is { } f
+                && int.Parse(f[1], CultureInfo.InvariantCulture) == rootPid)
+            {
+                total += CpuSeconds(pid);
+            }
+        }
+        return total;
+    }
+
+    /// <summary>Busy seconds of the whole machine (all cores) from /proc/stat.</summary>
+    public static double MachineBusySeconds()
+    {
+        var line = File.ReadLines("/proc/stat").First();
+        var parts = line.Split(' ', StringSplitOptions.RemoveEmptyEntries).Skip(1).Select(s => long.Parse(s, CultureInfo.InvariantCulture)).ToArray();
+        long idle = parts[3] + (parts.Length > 4 ? parts[4] : 0);
+        long total = parts.Take(8).Sum();
+        return (total - idle) / TicksPerSecond;
+    }
+
+    /// <summary>A /proc/PID/status value in kB (VmHWM, VmRSS), or -1.</summary>
+    public static long StatusKb(int pid, string key)
+    {
+        try
+        {
+            foreach (var line in File.ReadLines($"/proc/{pid}/status"))
+            {
+                if (line.StartsWith(key + ":", StringComparison.Ordinal))
+                {
+                    return long.Parse(line[(key.Length + 1)..].Trim().Split(' ')[0], CultureInfo.InvariantCulture);
+                }
+            }
+        }
+        catch (IOException) { }
+        return -1;
+    }
+
+    /// <summary>Fields of /proc/PID/stat after the command name: [0]=state, [1]=ppid, ..., [11]=utime, [12]=stime, [13]=cutime, [14]=cstime.</summary>
+    private static string[]? Fields(int pid)
+    {
+        try
+        {
+            var text = File.ReadAllText($"/proc/{pid}/stat");
+            int close = text.LastIndexOf(')');
+            return text[(close + 2)..].Split(' ');
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+}
+
+/// <summary>CPU split over an interval, in percent of one core (200% = both cores of this machine).</summary>
+public sealed class CpuMeter(int siloPid, int postgresPid)
+{
+    private readonly Stopwatch _clock = Stopwatch.StartNew();
+    private readonly int _self = Environment.ProcessId;
+    private (double Wall, double Silo, double Pg, double Self, double Machine) _start;
+
+    public void Start() => _start = Sample();
+
+    public CpuSplit Stop()
+    {
+        var end = Sample();
+        double wall = end.Wall - _start.Wall;
+        double Pct(double a, double b) => wall <= 0 ? 0 : 100 * (a - b) / wall;
+        double silo = Pct(end.Silo, _start.Silo), pg = Pct(end.Pg, _start.Pg), self = Pct(end.Self, _start.Self), machine = Pct(end.Machine, _start.Machine);
+        return new CpuSplit(silo, pg, self, Math.Max(0, machine - silo - pg - self), machine);
+    }
+
+    private (double Wall, double Silo, double Pg, double Self, double Machine) Sample() =>
+        (_clock.Elapsed.TotalSeconds,
+         siloPid > 0 ? ProcStat.CpuSeconds(siloPid) : 0,
+         ProcStat.TreeCpuSeconds(postgresPid),
+         ProcStat.CpuSeconds(_self),
+         ProcStat.MachineBusySeconds());
+}
+
+public sealed record CpuSplit(double Silo, double Postgres, double Bench, double Other, double Machine)
+{
+    public override string ToString() =>
+        FormattableString.Invariant($"CPU silo {Silo:F0}%, pg {Postgres:F0}%, bench {Bench:F0}%, other {Other:F0}% (of 200%)");
+}
+
+/// <summary>What one closed-loop load phase did.</summary>
+public sealed class LoadResult
+{
+    public required string Name { get; init; }
+    public double MeasuredSeconds { get; set; }
+    public double TotalSeconds { get; set; }
+    public long MeasuredOk { get; set; }
+    public long TotalOk { get; set; }
+    public long TotalDuplicates { get; set; }
+    public Dictionary<int, long> Statuses { get; } = new();
+    public long Exceptions { get; set; }
+    public string? FirstError { get; set; }
+    public List<double> LatenciesMs { get; } = new();
+    public long[] OkPerBuildDate { get; set; } = [];
+    public CpuSplit? Cpu { get; set; }
+
+    public double Rate => MeasuredSeconds > 0 ? MeasuredOk / MeasuredSeconds : 0;
+
+    public long Failures => Statuses.Where(kv => kv.Key != 200).Sum(kv => kv.Value) + Exceptions;
+}
+
+/// <summary>Sorted-sample percentiles.</summary>
+public static class Percentiles
+{
+    public static double Of(List<double> sorted, double p)
+    {
+        if (sorted.Count == 0)
+        {
+            return double.NaN;
+        }
+        int idx = (int)Math.Ceiling(p / 100.0 * sorted.Count) - 1;
+        return sorted[Math.Clamp(idx, 0, sorted.Count - 1)];
+    }
+}
+
+public sealed class Runner(BenchOptions o)
+{
+    private readonly Uri _base = o.BaseUri;
+    private PingBodies _ping = null!;
+    private string[] _loadBuildIds = [];
+    private byte[][] _loadBodies = [];
+    private readonly List<Row> _rows = new();
+
+    private sealed record Row(string Measure, string Value, string Target, string Met, string Notes);
+
+    private static string Inv(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
+
+    private static void Progress(string message) => Console.Error.WriteLine($"[{DateTime.Now:HH:mm:ss}] {message}");
+
+    public async Task<int> RunAsync()
+    {
+        _ping = new PingBodies(o.PingPath);
+        // Load build dates: 2098-01-01 + i; marker build dates: 2099-01-01 + k (each marker its own aggregate).
+        var first = new DateOnly(2098, 1, 1);
+        _loadBuildIds = Enumerable.Range(0, o.BuildDates).Select(i => first.AddDays(i).ToString("yyyyMMdd", CultureInfo.InvariantCulture) + "000000").ToArray();
+        _loadBodies = _loadBuildIds.SelectMany(id => PingBodies.Variants.Select(v => _ping.GzipFor(id, v))).ToArray();
+        Progress(Inv($"ping: {_ping.JsonBytes:N0} B JSON, {_loadBodies[0].Length:N0} B gzip, {_loadBuildIds.Length} build dates × {PingBodies.Variants.Length} OS/arch variants; {o.Connections} connections, {o.Seconds:F0} s per phase (+{o.WarmupSeconds:F0} s warm-up)"));
+
+        using var loadClient = NewClient(o.Connections);
+        LoadResult? a = null, b = null, c = null;
+        if (o.Phases.Contains('a'))
+        {
+            a = await RunLoadAsync("discard", loadClient, i => Inv($"/bench/discard/{Guid.NewGuid()}/{PingBodies.DocType}/{PingBodies.App}/{PingBodies.Version}/{PingBodies.Channel}/{_loadBuildIds[i]}"),
+                o.Seconds, o.Seconds, 0, null);
+            Progress(Inv($"(a) discard: {a.Rate:N0}/s"));
+        }
+        if (o.Phases.Contains('b'))
+        {
+            b = await RunLoadAsync("tokenize", loadClient, i => Inv($"/bench/tokenize/{Guid.NewGuid()}/{PingBodies.DocType}/{PingBodies.App}/{PingBodies.Version}/{PingBodies.Channel}/{_loadBuildIds[i]}"),
+                o.Seconds, o.Seconds, 0, null);
+            Progress(Inv($"(b) tokenize: {b.Rate:N0}/s"));
+        }
+        MarkerResult? markers = null;
+        double catchUp = double.NaN;
+        long apiCount = -1;
+        if (o.Phases.Contains('c'))
+        {
+            using var markerCts = new CancellationTokenSource();
+            var lag = new LagProbe(this, o);
+            Task<MarkerResult>? markerTask = null;
+            c = await RunLoadAsync("submit", loadClient, i => SubmitPath(Guid.NewGuid(), _loadBuildIds[i]),
+                o.Seconds, o.MaxLoadSeconds, o.TargetPings,
+                onMeasuredStart: () => markerTask = lag.RunAsync(markerCts.Token));
+            markerCts.Cancel(); // stops starting markers; the ones in flight are still followed
+            Progress(Inv($"(c) submit: {c.Rate:N0}/s accepted, {c.TotalOk:N0} stored in {c.TotalSeconds:F1} s; waiting for aggregation"));
+            (catchUp, apiCount) = await CatchUpAsync(c);
+            Progress(Inv($"caught up after {catchUp:F1} s (API count {apiCount:N0} vs {c.TotalOk:N0} accepted)"));
+            markers = markerTask is null ? new MarkerResult() : await markerTask;
+            Progress(Inv($"markers: {markers.LagsSeconds.Count} visible, {markers.TimedOut} timed out, {markers.Failed} failed"));
+        }
+
+        ApiLatency? api1 = null, api30 = null;
+        if (o.Phases.Contains('c'))
+        {
+            (api1, api30) = await MeasureApiAsync();
+        }
+        var store = await StoreStatsAsync();
+        long hwm = o.SiloPid > 0 ? ProcStat.StatusKb(o.SiloPid, "VmHWM") : -1;
+        long rss = o.SiloPid > 0 ? ProcStat.StatusKb(o.SiloPid, "VmRSS") : -1;
+        string? metrics = await ScrapeMetricsAsync();
+
+        BuildTable(a, b, c, catchUp, apiCount, markers, api1, api30, store, hwm, rss, metrics);
+        var table = RenderTable();
+        Console.WriteLine(table);
+        if (o.MarkdownOut is { } md)
+        {
+            await File.WriteAllTextAsync(md, table);
+        }
+        if (o.JsonOut is { } js)
+        {
+            await File.WriteAllTextAsync(js, JsonSerializer.Serialize(new
+            {
+                discard = a?.Rate,
+                tokenize = b?.Rate,
+                submitAccepted = c?.Rate,
+                endToEnd = c is null ? (double?)null : c.TotalOk / (c.TotalSeconds + catchUp),
+                catchUpSeconds = catchUp,
+                lagP50 = markers is null ? (double?)null : P(markers.LagsSeconds, 50),
+                lagP99 = markers is null ? (double?)null : P(markers.LagsSeconds, 99),
+                api1P50 = api1?.P50, api1P99 = api1?.P99, api30P50 = api30?.P50, api30P99 = api30?.P99,
+                storedPings = store?.Rows,
+                siloHwmKb = hwm,
+            }));
+        }
+        bool failed = c is not null && (c.TotalOk == 0 || c.Failures > 0);
+        return failed ? 3 : 0;
+    }
+
+    internal static string SubmitPath(Guid docId, string buildId) =>
+        Inv($"/submit/telemetry/{docId}/{PingBodies.DocType}/{PingBodies.App}/{PingBodies.Version}/{PingBodies.Channel}/{buildId}");
+
+    internal PingBodies Ping => _ping;
+
+    internal Uri Base => _base;
+
+    internal static HttpClient NewClient(int connections) => new(new SocketsHttpHandler
+    {
+        MaxConnectionsPerServer = connections,
+        UseCookies = false,
+        UseProxy = false,
+        AutomaticDecompression = DecompressionMethods.None,
+        PooledConnectionLifetime = Timeout.InfiniteTimeSpan,
+        PooledConnectionIdleTimeout = TimeSpan.FromMinutes(5),
+        ConnectTimeout = TimeSpan.FromSeconds(10),
+    })
+    {
+        Timeout = TimeSpan.FromSeconds(60),
+    };
+
+    internal HttpRequestMessage ApiRequest(string pathAndQuery)
+    {
+        var req = new HttpRequestMessage(HttpMethod.Get, new Uri(_base, pathAndQuery));
+        if (o.ReadToken is { Length: > 0 } token)
+        {
+            req.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+        }
+        return req;
+    }
+
+    /// <summary>
+    /// Closed loop: <see cref="BenchOptions.Connections"/> workers, each sends the next request when its
+    /// previous one is answered. Warm-up first (not measured), then at least <paramref name="minSeconds"/>;
+    /// with <paramref name="targetOk"/> &gt; 0 it goes on until that many 200s or <paramref name="maxSeconds"/>.
+    /// </summary>
+    private async Task<LoadResult> RunLoadAsync(string name, HttpClient client, Func<int, string> pathFor,
+        double minSeconds, double maxSeconds, long targetOk, Action? onMeasuredStart)
+    {
+        var result = new LoadResult { Name = name, OkPerBuildDate = new long[_loadBuildIds.Length] };
+        var clock = Stopwatch.StartNew();
+        double warmup = o.WarmupSeconds;
+        long measureStartTicks = (long)(warmup * Stopwatch.Frequency);
+        long stopTicks = long.MaxValue;
+        long issued = 0, totalOk = 0, measuredOk = 0, duplicates = 0, exceptions = 0;
+        var statuses = new long[600];
+        string? firstError = null;
+        var latencies = new List<double>[o.Connections];
+        var cpu = new CpuMeter(o.SiloPid, o.PostgresPid);
+        bool stopping = false;
+
+        async Task Worker(int w)
+        {
+            var lat = latencies[w] = new List<double>(1 << 16);
+            var okPerDate = result.OkPerBuildDate;
+            while (!Volatile.Read(ref stopping))
+            {
+                long n = Interlocked.Increment(ref issued);
+                if (n > o.MaxRequestsPerPhase)
+                {
+                    break;
+                }
+                int dateIndex = (int)(n % _loadBuildIds.Length);
+                int variant = (int)(n / _loadBuildIds.Length % PingBodies.Variants.Length);
+                using var req = new HttpRequestMessage(HttpMethod.Post, new Uri(_base, pathFor(dateIndex)))
+                {
+                    Content = new ByteArrayContent(_loadBodies[dateIndex * PingBodies.Variants.Length + variant]),
+                };
+                req.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+                long t0 = clock.ElapsedTicks;
+                int status;
+                string text;
+                try
+                {
+                    using var resp = await client.SendAsync(req, HttpCompletionOption.ResponseContentRead);
+                    status = (int)resp.StatusCode;
+                    text = await resp.Content.ReadAsStringAsync();
+                }
+                catch (Exception e) when (e is HttpRequestException or TaskCanceledException or IOException)
+                {
+                    Interlocked.Increment(ref exceptions);
+                    Interlocked.CompareExchange(ref firstError, e.GetType().Name + ": " + e.Message, null);
+                    await Task.Delay(50);
+                    continue;
+                }
+                long t1 = clock.ElapsedTicks;
+                Interlocked.Increment(ref statuses[Math.Clamp(status, 0, statuses.Length - 1)]);
+                if (status == 200)
+                {
+                    if (text.Contains("duplicate", StringComparison.Ordinal))
+                    {
+                        Interlocked.Increment(ref duplicates);
+                    }
+                    else
+                    {
+                        Interlocked.Increment(ref totalOk);
+                        Interlocked.Increment(ref okPerDate[dateIndex]);
+                        if (t1 >= measureStartTicks && t1 <= Volatile.Read(ref stopTicks))
+                        {
+                            Interlocked.Increment(ref measuredOk);
+                        }
+                    }
+                }
+                else
+                {
+                    Interlocked.CompareExchange(ref firstError, Inv($"HTTP {status}: {(text.Length > 200 ? text[..200] : text)}"), null);
+                }
+                if (t0 >= measureStartTicks)
+                {
+                    lat.Add((t1 - t0) * 1000.0 / Stopwatch.Frequency);
+                }
+            }
+        }
+
+        var workers = Enumerable.Range(0, o.Connections).Select(w => Task.Run(() => Worker(w))).ToArray();
+        // Controller: warm-up, then measure until the end condition; stop handing out requests.
+        while (clock.Elapsed.TotalSeconds < warmup)
+        {
+            await Task.Delay(20);
+        }
+        cpu.Start();
+        onMeasuredStart?.Invoke();
+        double measuredStart = clock.Elapsed.TotalSeconds;
+        var lastReport = Stopwatch.StartNew();
+        while (true)
+        {
+            await Task.Delay(50);
+            double measured = clock.Elapsed.TotalSeconds - measuredStart;
+            long ok = Interlocked.Read(ref totalOk);
+            if (measured >= maxSeconds || Interlocked.Read(ref issued) >= o.MaxRequestsPerPhase
+                || (measured >= minSeconds && (targetOk <= 0 || ok >= targetOk)))
+            {
+                break;
+            }
+            if (targetOk > 0 && lastReport.Elapsed.TotalSeconds >= 10)
+            {
+                lastReport.Restart();
+                Progress(Inv($"  {name}: {ok:N0} stored, {measured:F0} s, {Interlocked.Read(ref measuredOk) / Math.Max(measured, 0.001):N0}/s, failures {statuses.Where((_, i) => i != 200).Sum() + Interlocked.Read(ref exceptions)}"));
+            }
+        }
+        Volatile.Write(ref stopTicks, clock.ElapsedTicks);
+        result.MeasuredSeconds = clock.Elapsed.TotalSeconds - measuredStart;
+        result.Cpu = cpu.Stop();
+        Volatile.Write(ref stopping, true);
+        await Task.WhenAll(workers);
+        result.TotalSeconds = clock.Elapsed.TotalSeconds;
+        result.MeasuredOk = measuredOk;
+        result.TotalOk = totalOk;
+        result.TotalDuplicates = duplicates;
+        result.Exceptions = exceptions;
+        result.FirstError = firstError;
+        for (int s = 0; s < statuses.Length; s++)
+        {
+            if (statuses[s] > 0)
+            {
+                result.Statuses[s] = statuses[s];
+            }
+        }
+        foreach (var l in latencies)
+        {
+            if (l is not null)
+            {
+                result.LatenciesMs.AddRange(l);
+            }
+        }
+        result.LatenciesMs.Sort();
+        return result;
+    }
+
+    /// <summary>Sum of SIMPLE_MEASURES_UPTIME counts over dates of the build_id family (-1 when the API does not answer 200/404).</summary>
+    internal async Task<long> CountAsync(HttpClient http, IEnumerable<string> buildDates, CancellationToken ct = default)
+    {
+        using var req = ApiRequest(Inv($"/aggregates_by/build_id/channels/{PingBodies.Channel}/?version={PingBodies.Major}&dates={string.Join(',', buildDates)}&metric=SIMPLE_MEASURES_UPTIME"));
+        using var resp = await http.SendAsync(req, ct);
+        if (resp.StatusCode == HttpStatusCode.NotFound)
+        {
+            return 0;
+        }
+        if (resp.StatusCode != HttpStatusCode.OK)
+        {
+            return -1;
+        }
+        using var doc = JsonDocument.Parse(await resp.Content.ReadAsStreamAsync(ct));
+        long sum = 0;
+        foreach (var e in doc.RootElement.GetProperty("data").EnumerateArray())
+        {
+            sum += e.GetProperty("count").GetInt64();
+        }
+        return sum;
+    }
+
+    /// <summary>Waits until the API counts every accepted ping of the load's build dates.</summary>
+    private async Task<(double Seconds, long Count)> CatchUpAsync(LoadResult c)
+    {
+        using var http = NewClient(2);
+        var dates = _loadBuildIds.Select(id => id[..8]).ToArray();
+        var clock = Stopwatch.StartNew();
+        long count = -1;
+        while (clock.Elapsed.TotalSeconds < o.CatchUpTimeoutSeconds)
+        {
+            try
+            {
+                count = await CountAsync(http, dates);
+            }
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+            {
+                count = -1;
+            }
+            if (count >= c.TotalOk)
+            {
+                return (clock.Elapsed.TotalSeconds, count);
+            }
+            await Task.Delay(100);
+        }
+        return (double.PositiveInfinity, count);
+    }
+
+    public sealed record ApiLatency(string Name, int Requests, double P50, double P99, double Max, int Errors, int Entries);
+
+    /// <summary>Closed loop, one request at a time, on the populated store (after the load).</summary>
+    private async Task<(ApiLatency, ApiLatency)> MeasureApiAsync()
+    {
+        using var http = NewClient(1);
+        string filters = "&os=WINNT&application=Firefox";
+        string metric = "CYCLE_COLLECTOR";
+        var dates30 = _loadBuildIds.Take(30).Select(id => id[..8]).ToArray();
+        string q1 = Inv($"/aggregates_by/build_id/channels/{PingBodies.Channel}/?version={PingBodies.Major}&dates={dates30[0]}&metric={metric}{filters}");
+        string q30 = Inv($"/aggregates_by/build_id/channels/{PingBodies.Channel}/?version={PingBodies.Major}&dates={string.Join(',', dates30)}&metric={metric}{filters}");
+        var r1 = await TimeQueryAsync(http, "1 date", q1);
+        var r30 = await TimeQueryAsync(http, "30 dates", q30);
+        Progress(Inv($"API 1 date p50 {r1.P50:F1} ms p99 {r1.P99:F1} ms ({r1.Entries} entries); 30 dates p50 {r30.P50:F1} ms p99 {r30.P99:F1} ms ({r30.Entries} entries)"));
+        return (r1, r30);
+    }
+
+    private async Task<ApiLatency> TimeQueryAsync(HttpClient http, string name, string pathAndQuery)
+    {
+        var lat = new List<double>();
+        int errors = 0, entries = 0;
+        const int MaxRequests = 20_000;
+        for (int i = 0; i < 20; i++) // warm-up
+        {
+            using var req = ApiRequest(pathAndQuery);
+            using var resp = await http.SendAsync(req);
+            var body = await resp.Content.ReadAsStringAsync();
+            if (i == 0 && resp.StatusCode == HttpStatusCode.OK)
+            {
+                using var doc = JsonDocument.Parse(body);
+                entries = doc.RootElement.GetProperty("data").GetArrayLength();
+            }
+            else if (i == 0)
+            {
+                Progress(Inv($"API {name}: HTTP {(int)resp.StatusCode} {body[..Math.Min(200, body.Length)]}"));
+            }
+        }
+        var clock = Stopwatch.StartNew();
+        while (clock.Elapsed.TotalSeconds < o.ApiSeconds && lat.Count < MaxRequests)
+        {
+            long t0 = Stopwatch.GetTimestamp();
+            using var req = ApiRequest(pathAndQuery);
+            using var resp = await http.SendAsync(req, HttpCompletionOption.ResponseContentRead);
+            _ = await resp.Content.ReadAsByteArrayAsync();
+            lat.Add(Stopwatch.GetElapsedTime(t0).TotalMilliseconds);
+            if (resp.StatusCode != HttpStatusCode.OK)
+            {
+                errors++;
+            }
+        }
+        lat.Sort();
+        return new ApiLatency(name, lat.Count, Percentiles.Of(lat, 50), Percentiles.Of(lat, 99), lat.Count > 0 ? lat[^1] : double.NaN, errors, entries);
+    }
+
+    public sealed record StoreStats(long Rows, long Batches, double AvgBatch, long P50Batch, long P99Batch, long MaxBatch, long TableBytes);
+
+    /// <summary>Landing-log rows and group-commit sizes (rows per batch id), straight from PostgreSQL.</summary>
+    private async Task<StoreStats?> StoreStatsAsync()
+    {
+        if (o.ConnectionString is null)
+        {
+            return null;
+        }
+        try
+        {
+            await using var conn = new NpgsqlConnection(o.ConnectionString);
+            await conn.OpenAsync();
+            await using var cmd = new NpgsqlCommand("""
+                WITH b AS (SELECT batch_id, count(*) AS n FROM landing GROUP BY batch_id)
+                SELECT (SELECT count(*) FROM landing), count(*), coalesce(avg(n), 0)::float8,
+                       coalesce(percentile_disc(0.5) WITHIN GROUP (ORDER BY n), 0), coalesce(percentile_disc(0.99) WITHIN GROUP (ORDER BY n), 0),
+                       coalesce(max(n), 0), pg_total_relation_size('landing')
+                FROM b
+                """, conn);
+            await using var r = await cmd.ExecuteReaderAsync();
+            await r.ReadAsync();
+            return new StoreStats(r.GetInt64(0), r.GetInt64(1), r.GetDouble(2), r.GetInt64(3), r.GetInt64(4), r.GetInt64(5), r.GetInt64(6));
+        }
+        catch (Exception e) when (e is NpgsqlException or InvalidOperationException)
+        {
+            Progress("store stats unavailable: " + e.Message);
+            return null;
+        }
+    }
+
+    private async Task<string?> ScrapeMetricsAsync()
+    {
+        try
+        {
+            using var http = NewClient(1);
+            var text = await http.GetStringAsync(new Uri(_base, "/metrics"));
+            var lines = text.Split('\n').Where(l => l.StartsWith("telemetry_aggregation_lag_seconds", StringComparison.Ordinal)
+                || l.StartsWith("telemetry_ingest_rejected", StringComparison.Ordinal)).Select(l => l.Trim()).ToList();
+            return lines.Count == 0 ? null : string.Join("; ", lines);
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+        {
+            return null;
+        }
+    }
+
+    private static double P(List<double> values, double p)
+    {
+        var sorted = values.OrderBy(v => v).ToList();
+        return Percentiles.Of(sorted, p);
+    }
+
+    private static string Met(bool ok) => ok ? "yes" : "**NO**";
+
+    private static string LoadNotes(LoadResult r)
+    {
+        var statuses = string.Join(", ", r.Statuses.OrderBy(kv => kv.Key).Select(kv => Inv($"{kv.Key}×{kv.Value}")));
+        var notes = Inv($"{r.MeasuredOk:N0} in {r.MeasuredSeconds:F1} s; latency p50 {Percentiles.Of(r.LatenciesMs, 50):F1} ms p99 {Percentiles.Of(r.LatenciesMs, 99):F1} ms; {r.Cpu}; statuses {statuses}");
+        if (r.Exceptions > 0)
+        {
+            notes += Inv($"; {r.Exceptions} client errors");
+        }
+        if (r.FirstError is { } e)
+        {
+            notes += "; first error: " + e.Replace('|', '/').ReplaceLineEndings(" ");
+        }
+        return notes;
+    }
+
+    private void BuildTable(LoadResult? a, LoadResult? b, LoadResult? c, double catchUp, long apiCount, MarkerResult? markers,
+        ApiLatency? api1, ApiLatency? api30, StoreStats? store, long hwmKb, long rssKb, string? metrics)
+    {
+        if (a is not null)
+        {
+            _rows.Add(new("(a) discard endpoint (HTTP ceiling)", Inv($"{a.Rate:N0} pings/s"), "reference", "", LoadNotes(a)));
+        }
+        if (b is not null)
+        {
+            _rows.Add(new("(b) inflate + tokenize endpoint", Inv($"{b.Rate:N0} pings/s"), "reference", "", LoadNotes(b)));
+        }
+        if (c is not null)
+        {
+            _rows.Add(new("(c) submit, accepted (200, durable)", Inv($"{c.Rate:N0} pings/s"), "", "", LoadNotes(c)));
+            double e2e = c.TotalOk / (c.TotalSeconds + catchUp);
+            bool caught = !double.IsInfinity(catchUp);
+            _rows.Add(new("(c) submit end to end (landed + aggregated)", caught ? Inv($"{e2e:N0} pings/s") : "not caught up", "", "",
+                Inv($"{c.TotalOk:N0} accepted (incl. warm-up) / ({c.TotalSeconds:F1} s load + {catchUp:F1} s catch-up)")));
+            _rows.Add(new("catch-up after load (API count = 200s)", caught ? Inv($"{catchUp:F1} s") : Inv($"> {o.CatchUpTimeoutSeconds:F0} s"), "", caught ? "" : "**NO**",
+                Inv($"API count {apiCount:N0} vs {c.TotalOk:N0} accepted over {_loadBuildIds.Length} build dates") + (apiCount > c.TotalOk ? " — **OVERCOUNT**" : "")));
+            if (b is not null && b.Rate > 0)
+            {
+                double ratio = caught ? e2e / b.Rate : 0;
+                _rows.Add(new("ratio (c) end-to-end / (b)", Inv($"{ratio:F2}"), "≥ 0.60", Met(ratio >= 0.6),
+                    Inv($"accepted-rate ratio (c)/(b) {c.Rate / b.Rate:F2}") + (a is not null && a.Rate > 0 ? Inv($"; (b)/(a) {b.Rate / a.Rate:F2}") : "")));
+            }
+        }
+        if (markers is not null)
+        {
+            double p50 = P(markers.LagsSeconds, 50), p99 = P(markers.LagsSeconds, 99);
+            bool ok = markers.LagsSeconds.Count > 0 && markers.TimedOut == 0 && p99 < 10;
+            _rows.Add(new("200 → visible in API, during load (p50 / p99)", Inv($"{p50:F2} s / {p99:F2} s"), "p99 < 10 s", Met(ok),
+                Inv($"{markers.LagsSeconds.Count} marker pings (one build date each), max {(markers.LagsSeconds.Count > 0 ? markers.LagsSeconds.Max() : double.NaN):F2} s, {markers.TimedOut} not visible within {o.MarkerTimeoutSeconds:F0} s, {markers.Failed} not accepted{(markers.FirstError is { } me ? "; " + me : "")}")));
+        }
+        if (api1 is not null && api30 is not null)
+        {
+            string storeNote = store is null ? "" : Inv($"store {store.Rows:N0} pings; ");
+            _rows.Add(new("aggregates API, 1 date, 2 filters (p50 / p99)", Inv($"{api1.P50:F1} ms / {api1.P99:F1} ms"), "", "",
+                storeNote + Inv($"{api1.Requests:N0} sequential requests, max {api1.Max:F1} ms, {api1.Entries} entries, {api1.Errors} errors")));
+            _rows.Add(new("aggregates API, 30 dates, 2 filters (p50 / p99)", Inv($"{api30.P50:F1} ms / {api30.P99:F1} ms"), "p99 < 50 ms",
+                Met(api30.P99 < 50 && api30.Errors == 0 && api30.Entries >= 30 && (store is null || store.Rows >= 200_000)),
+                storeNote + Inv($"{api30.Requests:N0} sequential requests, max {api30.Max:F1} ms, {api30.Entries} entries, {api30.Errors} errors; build_id family, os=WINNT & application=Firefox (6 of 10 OS/arch variants), metric CYCLE_COLLECTOR")));
+        }
+        if (store is not null)
+        {
+            _rows.Add(new("landing log (PostgreSQL)", Inv($"{store.Rows:N0} pings"), "≥ 200,000", Met(store.Rows >= 200_000),
+                Inv($"{store.TableBytes / 1048576.0:N0} MiB; group commit rows/batch avg {store.AvgBatch:F1}, p50 {store.P50Batch}, p99 {store.P99Batch}, max {store.MaxBatch} over {store.Batches:N0} batches")));
+        }
+        if (hwmKb > 0)
+        {
+            _rows.Add(new("silo peak memory (VmHWM)", Inv($"{hwmKb / 1024.0:N0} MiB"), "< 1,536 MiB", Met(hwmKb < 1536 * 1024), Inv($"VmRSS at end {rssKb / 1024.0:N0} MiB")));
+        }
+        if (metrics is not null && _rows.Count > 0)
+        {
+            _rows.Add(new("silo /metrics at end", "", "", "", metrics.Replace('|', '/')));
+        }
+    }
+
+    private string RenderTable()
+    {
+        var sb = new StringBuilder();
+        sb.AppendLine("| Measure | Value | Target | Met | Notes |");
+        sb.AppendLine("|---|---|---|---|---|");
+        foreach (var r in _rows)
+        {
+            sb.AppendLine($"| {r.Measure} | {r.Value} | {r.Target} | {r.Met} | {r.Notes} |");
+        }
+        return sb.ToString();
+    }
+}
+
+public sealed class MarkerResult
+{
+    public List<double> LagsSeconds { get; } = new();
+    public int TimedOut { get; set; }
+    public int Failed { get; set; }
+    public string? FirstError { get; set; }
+}
+
+/// <summary>
+/// Every interval, submits one marker ping whose build date (2099-01-01 + k) no other ping has, then
+/// polls the API for that date until its count is 1: the time from the 200 to then is the lag.
+/// </summary>
+internal sealed class LagProbe(Runner runner, BenchOptions o)
+{
+    public async Task<MarkerResult> RunAsync(CancellationToken stop)
+    {
+        var result = new MarkerResult();
+        using var submitClient = Runner.NewClient(4);
+        using var pollClient = Runner.NewClient(16);
+        var first = new DateOnly(2099, 1, 1);
+        var followers = new List<Task>();
+        int k = 0;
+        while (!stop.IsCancellationRequested && k < 365)
+        {
+            var date = first.AddDays(k++).ToString("yyyyMMdd", CultureInfo.InvariantCulture);
+            followers.Add(FollowAsync(result, submitClient, pollClient, date));
+            try
+            {
+                await Task.Delay(o.MarkerIntervalMs, stop);
+            }
+            catch (TaskCanceledException)
+            {
+                break;
+            }
+        }
+        await Task.WhenAll(followers);
+        return result;
+    }
+
+    private async Task FollowAsync(MarkerResult result, HttpClient submitClient, HttpClient pollClient, string buildDate)
+    {
+        var body = runner.Ping.GzipFor(buildDate + "120000");
+        using var req = new HttpRequestMessage(HttpMethod.Post, new Uri(runner.Base, Runner.SubmitPath(Guid.NewGuid(), buildDate + "120000")))
+        {
+            Content = new ByteArrayContent(body),
+        };
+        try
+        {
+            using var resp = await submitClient.SendAsync(req);
+            if (resp.StatusCode != HttpStatusCode.OK)
+            {
+                lock (result)
+                {
+                    result.Failed++;
+                    result.FirstError ??= FormattableString.Invariant($"marker HTTP {(int)resp.StatusCode}");
+                }
+                return;
+            }
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+        {
+            lock (result)
+            {
+                result.Failed++;
+                result.FirstError ??= "marker: " + e.Message;
+            }
+            return;
+        }
+        var since = Stopwatch.StartNew();
+        while (since.Elapsed.TotalSeconds < o.MarkerTimeoutSeconds)
+        {
+            long count;
+            try
+            {
+                count = await runner.CountAsync(pollClient, [buildDate]);
+            }
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+            {
+                count = 0;
+            }
+            if (count >= 1)
+            {
+                lock (result)
+                {
+                    result.LagsSeconds.Add(since.Elapsed.TotalSeconds);
+                }
+                return;
+            }
+            await Task.Delay(50);
+        }
+        lock (result)
+        {
+            result.TimedOut++;
+        }
+    }
+}
