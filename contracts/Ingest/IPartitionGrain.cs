@@ -41,10 +41,13 @@ public interface IPartitionGrain : IGrainWithIntegerKey
     /// <summary>Reads, applies and checkpoints everything landed so far (used by tests and reprocessing).</summary>
     Task<PartitionStatus> CatchUp();
 
-    /// <summary>Stops applying until <see cref="Resume"/>; returns once all applied data is checkpointed.</summary>
-    Task<PartitionStatus> Pause();
+    /// <summary>Stops applying pushes and log reads until <see cref="Resume"/> or until the lease runs out (a crashed coordinator cannot leave it paused).</summary>
+    Task<PartitionStatus> Pause(TimeSpan lease);
 
-    /// <summary>Resumes applying after <see cref="Pause"/>.</summary>
+    /// <summary>While paused: applies every landed batch up to <paramref name="batchId"/> and moves the checkpoint exactly there.</summary>
+    Task<PartitionStatus> SealAt(long batchId);
+
+    /// <summary>Resumes applying after <see cref="Pause"/>; everything above the checkpoint is read again.</summary>
     Task Resume();
 
     /// <summary>Current progress.</summary>

@@ -10,6 +10,10 @@ namespace Telemetry.Grains.Ingest;
 public sealed class DeltaBuilder
 {
     private readonly Dictionary<string, AggregateDelta> _deltas = new(StringComparer.Ordinal);
+    private readonly Func<string, bool>? _keyFilter;
+
+    /// <param name="keyFilter">When given, only aggregates whose grain key it accepts are built (reprocessing).</param>
+    public DeltaBuilder(Func<string, bool>? keyFilter = null) => _keyFilter = keyFilter;
 
     public int Pings { get; private set; }
 
@@ -19,15 +23,27 @@ public sealed class DeltaBuilder
     public void Add(DecodedPing ping)
     {
         Pings++;
+        var (buildIdKey, submissionDateKey) = KeysOf(ping);
+        AddTo(buildIdKey, ping);
+        AddTo(submissionDateKey, ping);
+    }
+
+    /// <summary>The grain keys a ping contributes to (both families).</summary>
+    public static (string BuildIdKey, string SubmissionDateKey) KeysOf(DecodedPing ping)
+    {
         var d = ping.Dimensions;
-        AddTo(AggregateFamily.GrainKey(AggregateFamily.BuildId, d.Channel, d.MajorVersion, d.BuildDate), ping);
-        AddTo(AggregateFamily.GrainKey(AggregateFamily.SubmissionDate, d.Channel, d.MajorVersion, d.SubmissionDate), ping);
+        return (AggregateFamily.GrainKey(AggregateFamily.BuildId, d.Channel, d.MajorVersion, d.BuildDate),
+            AggregateFamily.GrainKey(AggregateFamily.SubmissionDate, d.Channel, d.MajorVersion, d.SubmissionDate));
     }
 
     public ImmutableDictionary<string, AggregateDelta> Build() => _deltas.ToImmutableDictionary(StringComparer.Ordinal);
 
     private void AddTo(string key, DecodedPing ping)
     {
+        if (_keyFilter is not null && !_keyFilter(key))
+        {
+            return;
+        }
         if (!_deltas.TryGetValue(key, out var delta))
         {
             delta = new AggregateDelta();

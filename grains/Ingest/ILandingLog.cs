@@ -25,6 +25,9 @@ public interface ILandingLog
     /// <summary>Appends entries in one transaction; entries whose docId is already stored are not inserted.</summary>
     Task<AppendResult> AppendAsync(IReadOnlyList<LandingEntry> entries, CancellationToken ct);
 
+    /// <summary>The highest batch id handed out so far (committed or not).</summary>
+    Task<long> GetLastBatchIdAsync(CancellationToken ct);
+
     /// <summary>A batch id such that every batch with an id at or below it is committed or abandoned for good.</summary>
     Task<long> GetSettledHorizonAsync(CancellationToken ct);
 

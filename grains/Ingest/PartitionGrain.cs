@@ -38,6 +38,7 @@ public sealed partial class PartitionGrain(
     private int _pendingBatches;
     private long _recovered;
     private bool _paused;
+    private DateTimeOffset _pausedUntil;
 
     private int Partition => (int)this.GetPrimaryKeyLong();
 
@@ -77,17 +78,43 @@ public sealed partial class PartitionGrain(
         return Status();
     }
 
-    async Task<PartitionStatus> IPartitionGrain.Pause()
+    Task<PartitionStatus> IPartitionGrain.Pause(TimeSpan lease)
     {
-        await PollAsync(CancellationToken.None, force: true);
         _paused = true;
+        _pausedUntil = DateTimeOffset.UtcNow + lease;
+        return Task.FromResult(Status());
+    }
+
+    async Task<PartitionStatus> IPartitionGrain.SealAt(long batchId)
+    {
+        if (!_paused)
+        {
+            throw new InvalidOperationException("SealAt needs a paused partition");
+        }
+        if (batchId <= state.State.Checkpoint)
+        {
+            return Status();
+        }
+        var listed = await log.ListBatchesAsync(Partition, state.State.Checkpoint, int.MaxValue, CancellationToken.None);
+        foreach (var b in listed)
+        {
+            if (b.BatchId <= batchId && !_applied.ContainsKey(b.BatchId))
+            {
+                await RecoverAsync(b.BatchId, targetFilter: null, CancellationToken.None);
+            }
+        }
+        if (!await PersistTargetsAsync(batchId, CancellationToken.None))
+        {
+            throw new InvalidOperationException($"partition {Partition}: aggregates did not persist; try again");
+        }
+        await MoveCheckpointAsync(batchId, CancellationToken.None);
         return Status();
     }
 
     Task IPartitionGrain.Resume()
     {
         _paused = false;
-        _applied.Clear(); // aggregates were replaced; everything above the checkpoint is read again
+        _applied.Clear(); // aggregates may have been replaced; everything above the checkpoint is read again
         return Task.CompletedTask;
     }
 
@@ -108,6 +135,12 @@ public sealed partial class PartitionGrain(
 
     private async Task PollAsync(CancellationToken ct, bool force)
     {
+        if (_paused && DateTimeOffset.UtcNow > _pausedUntil)
+        {
+            LogLeaseExpired(logger, Partition);
+            _paused = false;
+            _applied.Clear();
+        }
         if (_paused)
         {
             return;
@@ -181,10 +214,20 @@ public sealed partial class PartitionGrain(
         {
             return;
         }
+        if (await PersistTargetsAsync(candidate, ct))
+        {
+            await MoveCheckpointAsync(candidate, ct);
+        }
+    }
+
+    // Makes every aggregate that received a batch at or below `upTo` persist, re-sending batches an
+    // aggregate lost in an unclean restart; true when all of them hold all their batches durably.
+    private async Task<bool> PersistTargetsAsync(long upTo, CancellationToken ct)
+    {
         var expected = new Dictionary<string, List<long>>(StringComparer.Ordinal);
         foreach (var (batchId, applied) in _applied)
         {
-            if (batchId > candidate)
+            if (batchId > upTo)
             {
                 continue;
             }
@@ -216,13 +259,14 @@ public sealed partial class PartitionGrain(
             }
             return false;
         }));
-        if (results.Any(ok => !ok))
-        {
-            return;
-        }
-        state.State.Checkpoint = candidate;
+        return results.All(ok => ok);
+    }
+
+    private async Task MoveCheckpointAsync(long checkpoint, CancellationToken ct)
+    {
+        state.State.Checkpoint = checkpoint;
         await state.WriteStateAsync(ct);
-        foreach (var batchId in _applied.Keys.Where(b => b <= candidate).ToList())
+        foreach (var batchId in _applied.Keys.Where(b => b <= checkpoint).ToList())
         {
             _applied.Remove(batchId);
         }
@@ -265,6 +309,9 @@ public sealed partial class PartitionGrain(
             _registeredKeys.UnionWith(fresh);
         }
     }
+
+    [LoggerMessage(EventId = 2003, Level = LogLevel.Warning, Message = "Partition {Partition}: pause lease expired without Resume; applying again")]
+    private static partial void LogLeaseExpired(ILogger logger, int partition);
 
     [LoggerMessage(EventId = 2001, Level = LogLevel.Warning, Message = "Partition {Partition}: poll failed, retrying on the next tick")]
     private static partial void LogPollFailed(ILogger logger, int partition, Exception exception);

@@ -206,7 +206,7 @@ public static class PingDecoder
         bool isCount = def is not null ? def.Kind == HistogramKind.Count : h.TypeCode == 4;
         if (isCount)
         {
-            AddObservation(ping, h.Name, h.Label, h.Process, BucketLayout.CountHistogramObservations, h.Sum);
+            AddObservation(ping, h.Name, h.Label, h.Process, BucketLayout.CountHistogramObservations, h.Sum, undeclared: def is null);
             return;
         }
         var declared = BucketLayout.FromDeclared(h.TypeCode, h.RangeLow, h.RangeHigh, h.BucketCount);
@@ -237,7 +237,7 @@ public static class PingDecoder
         ping.Contributions.Add(new Contribution(h.Name, h.Label, h.Process, layout, def is null, (long)h.Sum, start, ping.Used - start));
     }
 
-    private static void AddObservation(DecodedPing ping, string metric, string label, ProcessKind process, BucketLayout layout, double value)
+    private static void AddObservation(DecodedPing ping, string metric, string label, ProcessKind process, BucketLayout layout, double value, bool undeclared = false)
     {
         if (value < 0 || double.IsNaN(value) || double.IsInfinity(value) || value > long.MaxValue / 2)
         {
@@ -250,6 +250,6 @@ public static class PingDecoder
         }
         int start = ping.Used;
         ping.Add(index, 1);
-        ping.Contributions.Add(new Contribution(metric, label, process, layout, false, (long)Math.Round(value), start, 1));
+        ping.Contributions.Add(new Contribution(metric, label, process, layout, undeclared, (long)Math.Round(value), start, 1));
     }
 }

@@ -23,6 +23,11 @@ public static class PingReader
     /// <summary>Parses <paramref name="json"/>; throws <see cref="PingFormatException"/> when it is not a JSON object.</summary>
     public static RawPing Read(ReadOnlySpan<byte> json)
     {
+        // Utf8JsonReader does not check strings it skips; one vectorized pass rejects invalid UTF-8 anywhere.
+        if (!System.Text.Unicode.Utf8.IsValid(json))
+        {
+            throw new PingFormatException(PingRejection.BadJson, "the body is not valid UTF-8");
+        }
         var ping = new RawPing();
         var reader = new Utf8JsonReader(json, isFinalBlock: true, state: new JsonReaderState(Options));
         try
@@ -164,7 +169,7 @@ public static class PingReader
             else if (r.ValueTextEquals("version"u8)) ping.AppVersion = ReadString(ref r);
             else if (r.ValueTextEquals("channel"u8)) ping.Channel = ReadString(ref r);
             else if (r.ValueTextEquals("buildId"u8)) ping.BuildId = ReadString(ref r);
-            else if (r.ValueTextEquals("architecture"u8)) ping.Architecture ??= ReadString(ref r);
+            else if (r.ValueTextEquals("architecture"u8)) { var arch = ReadString(ref r); ping.Architecture ??= arch; }
             else SkipValue(ref r);
         }
     }
@@ -204,15 +209,17 @@ public static class PingReader
                         if (!ReadStartObject(ref r)) continue;
                         while (NextProperty(ref r))
                         {
-                            if (r.ValueTextEquals("features"u8) && ReadStartObject(ref r))
+                            if (!r.ValueTextEquals("features"u8))
                             {
-                                while (NextProperty(ref r))
-                                {
-                                    if (r.ValueTextEquals("compositor"u8)) ping.GfxCompositor = ReadString(ref r);
-                                    else SkipValue(ref r);
-                                }
+                                SkipValue(ref r);
+                                continue;
                             }
-                            else SkipValue(ref r);
+                            if (!ReadStartObject(ref r)) continue;
+                            while (NextProperty(ref r))
+                            {
+                                if (r.ValueTextEquals("compositor"u8)) ping.GfxCompositor = ReadString(ref r);
+                                else SkipValue(ref r);
+                            }
                         }
                     }
                     else SkipValue(ref r);
@@ -243,16 +250,18 @@ public static class PingReader
                 if (!ReadStartObject(ref r)) continue;
                 while (NextProperty(ref r))
                 {
-                    if (r.ValueTextEquals("activeExperiment"u8) && ReadStartObject(ref r))
+                    if (!r.ValueTextEquals("activeExperiment"u8))
                     {
-                        while (NextProperty(ref r))
-                        {
-                            if (r.ValueTextEquals("id"u8)) ping.ExperimentId = ReadString(ref r);
-                            else if (r.ValueTextEquals("branch"u8)) ping.ExperimentBranch = ReadString(ref r);
-                            else SkipValue(ref r);
-                        }
+                        SkipValue(ref r);
+                        continue;
                     }
-                    else SkipValue(ref r);
+                    if (!ReadStartObject(ref r)) continue;
+                    while (NextProperty(ref r))
+                    {
+                        if (r.ValueTextEquals("id"u8)) ping.ExperimentId = ReadString(ref r);
+                        else if (r.ValueTextEquals("branch"u8)) ping.ExperimentBranch = ReadString(ref r);
+                        else SkipValue(ref r);
+                    }
                 }
             }
             else
@@ -286,7 +295,7 @@ public static class PingReader
                     }
                     else if (r.ValueTextEquals("subsessionStartDate"u8)) ping.SubsessionStartDate = ReadString(ref r);
                     else if (r.ValueTextEquals("reason"u8)) ping.Reason = ReadString(ref r);
-                    else if (r.ValueTextEquals("revision"u8)) ping.Revision ??= ReadString(ref r);
+                    else if (r.ValueTextEquals("revision"u8)) { var rev = ReadString(ref r); ping.Revision ??= rev; }
                     else SkipValue(ref r);
                 }
             }

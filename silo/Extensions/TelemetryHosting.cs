@@ -114,6 +114,7 @@ public static class TelemetryHosting
         services.AddHostedService<RetentionService>();
         services.AddSingleton<AdminTokens>();
         services.AddSingleton<ImportJobs>();
+        services.AddSingleton<ReprocessJobs>();
 
         services.AddCors(o => o.AddPolicy(AggregatesApi.CorsPolicy, p => p.AllowAnyOrigin().AllowAnyHeader().WithMethods("GET").WithExposedHeaders("ETag")));
         services.AddOpenApi();

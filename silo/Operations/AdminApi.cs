@@ -18,6 +18,8 @@ public static class AdminApi
             .WithSummary("Import a raw log file of the seed telemetry server (body = the file); returns a job id to poll")
             .DisableAntiforgery()
             .WithMetadata(new Microsoft.AspNetCore.Mvc.RequestSizeLimitAttribute(MaxImportBytes));
+        group.MapPost("/reprocess", Reprocess)
+            .WithSummary("Rebuild the aggregates of a submission-date range from the raw rows (body {\"from\":\"2026-11-01\",\"to\":\"2026-11-02\"}); returns a job id");
         group.MapGet("/jobs/{id}", GetJob).WithSummary("Progress of an import or reprocessing job");
         return app;
     }
@@ -37,6 +39,22 @@ public static class AdminApi
             return TypedResults.Problem(statusCode: 400, title: "empty file");
         }
         var id = await jobs.StartAsync(file, length);
+        return TypedResults.Accepted($"/api/jobs/{id}", new JobStarted(id, $"/api/jobs/{id}"));
+    }
+
+    public sealed record ReprocessRequest(DateOnly? From, DateOnly? To);
+
+    internal static async Task<Results<Accepted<JobStarted>, ProblemHttpResult>> Reprocess(ReprocessRequest body, ReprocessJobs jobs)
+    {
+        if (body.From is not { } from || body.To is not { } to)
+        {
+            return TypedResults.Problem(statusCode: 400, title: "from and to are required (yyyy-MM-dd)");
+        }
+        if (to < from || to.DayNumber - from.DayNumber > 366)
+        {
+            return TypedResults.Problem(statusCode: 400, title: "bad range", detail: "to must not be before from, and the range at most 366 days");
+        }
+        var id = await jobs.StartAsync(from, to);
         return TypedResults.Accepted($"/api/jobs/{id}", new JobStarted(id, $"/api/jobs/{id}"));
     }
 

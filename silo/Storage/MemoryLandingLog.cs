@@ -49,6 +49,8 @@ public sealed class MemoryLandingLog(long maxBytes) : ILandingLog
         }
     }
 
+    public Task<long> GetLastBatchIdAsync(CancellationToken ct) => GetSettledHorizonAsync(ct);
+
     public Task<long> GetSettledHorizonAsync(CancellationToken ct)
     {
         lock (_lock)

@@ -83,6 +83,12 @@ public sealed class PostgresLandingLog : ILandingLog, IAsyncDisposable
         return new AppendResult(batchId, flags);
     }
 
+    public async Task<long> GetLastBatchIdAsync(CancellationToken ct)
+    {
+        await using var cmd = _dataSource.CreateCommand("SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM landing_batch_seq");
+        return Convert.ToInt64(await cmd.ExecuteScalarAsync(ct));
+    }
+
     public async Task<long> GetSettledHorizonAsync(CancellationToken ct)
     {
         // A batch id is taken inside the INSERT statement, which the server aborts after

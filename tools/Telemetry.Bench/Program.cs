@@ -336,6 +336,21 @@ public static class ProcStat
         return (total - idle) / TicksPerSecond;
     }
 
+    /// <summary>Seconds during which some runnable task waited for a CPU (/proc/pressure/cpu "some" total), or -1.</summary>
+    public static double CpuPressureSeconds()
+    {
+        try
+        {
+            var some = File.ReadLines("/proc/pressure/cpu").First();
+            var total = some.Split(' ').First(p => p.StartsWith("total=", StringComparison.Ordinal));
+            return long.Parse(total[6..], CultureInfo.InvariantCulture) / 1e6;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException or FormatException)
+        {
+            return -1;
+        }
+    }
+
     /// <summary>A /proc/PID/status value in kB (VmHWM, VmRSS), or -1.</summary>
     public static long StatusKb(int pid, string key)
     {
@@ -378,7 +393,7 @@ public sealed class CpuMeter(int siloPid, int postgresPid)
 {
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private readonly int _self = Environment.ProcessId;
-    private (double Wall, double Silo, double Pg, double Self, double Machine) _start;
+    private (double Wall, double Silo, double Pg, double Self, double Machine, double Pressure) _start;
 
     public void Start() => _start = Sample();
 
@@ -388,21 +403,28 @@ public sealed class CpuMeter(int siloPid, int postgresPid)
         double wall = end.Wall - _start.Wall;
         double Pct(double a, double b) => wall <= 0 ? 0 : 100 * (a - b) / wall;
         double silo = Pct(end.Silo, _start.Silo), pg = Pct(end.Pg, _start.Pg), self = Pct(end.Self, _start.Self), machine = Pct(end.Machine, _start.Machine);
-        return new CpuSplit(silo, pg, self, Math.Max(0, machine - silo - pg - self), machine);
+        return new CpuSplit(silo, pg, self, Math.Max(0, machine - silo - pg - self), machine,
+            end.Pressure < 0 ? double.NaN : Pct(end.Pressure, _start.Pressure), wall);
     }
 
-    private (double Wall, double Silo, double Pg, double Self, double Machine) Sample() =>
+    private (double Wall, double Silo, double Pg, double Self, double Machine, double Pressure) Sample() =>
         (_clock.Elapsed.TotalSeconds,
          siloPid > 0 ? ProcStat.CpuSeconds(siloPid) : 0,
          ProcStat.TreeCpuSeconds(postgresPid),
          ProcStat.CpuSeconds(_self),
-         ProcStat.MachineBusySeconds());
+         ProcStat.MachineBusySeconds(),
+         ProcStat.CpuPressureSeconds());
 }
 
-public sealed record CpuSplit(double Silo, double Postgres, double Bench, double Other, double Machine)
+/// <summary>Percent of one core each (200% = the whole 2-core machine); Pressure = share of the time some runnable task waited for a CPU (PSI).</summary>
+public sealed record CpuSplit(double Silo, double Postgres, double Bench, double Other, double Machine, double Pressure, double WallSeconds)
 {
+    /// <summary>CPU microseconds per ping of the silo, PostgreSQL and the load generator: insensitive to other load on the machine.</summary>
+    public (double Silo, double Postgres, double Bench) MicrosPerPing(long pings) => pings <= 0 ? (double.NaN, double.NaN, double.NaN)
+        : (Silo / 100 * WallSeconds * 1e6 / pings, Postgres / 100 * WallSeconds * 1e6 / pings, Bench / 100 * WallSeconds * 1e6 / pings);
+
     public override string ToString() =>
-        FormattableString.Invariant($"CPU silo {Silo:F0}%, pg {Postgres:F0}%, bench {Bench:F0}%, other {Other:F0}% (of 200%)");
+        FormattableString.Invariant($"CPU silo {Silo:F0}%, pg {Postgres:F0}%, bench {Bench:F0}%, other processes {Other:F0}% (of 200%), CPU pressure {Pressure:F0}%");
 }
 
 /// <summary>What one closed-loop load phase did.</summary>
@@ -862,7 +884,8 @@ public sealed class Runner(BenchOptions o)
     private static string LoadNotes(LoadResult r)
     {
         var statuses = string.Join(", ", r.Statuses.OrderBy(kv => kv.Key).Select(kv => Inv($"{kv.Key}×{kv.Value}")));
-        var notes = Inv($"{r.MeasuredOk:N0} in {r.MeasuredSeconds:F1} s; latency p50 {Percentiles.Of(r.LatenciesMs, 50):F1} ms p99 {Percentiles.Of(r.LatenciesMs, 99):F1} ms; {r.Cpu}; statuses {statuses}");
+        var cost = r.Cpu?.MicrosPerPing(r.MeasuredOk) ?? (double.NaN, double.NaN, double.NaN);
+        var notes = Inv($"{r.MeasuredOk:N0} in {r.MeasuredSeconds:F1} s; CPU per ping: silo {cost.Silo:F0} µs, pg {cost.Postgres:F0} µs, bench {cost.Bench:F0} µs; latency p50 {Percentiles.Of(r.LatenciesMs, 50):F1} ms p99 {Percentiles.Of(r.LatenciesMs, 99):F1} ms; {r.Cpu}; statuses {statuses}");
         if (r.Exceptions > 0)
         {
             notes += Inv($"; {r.Exceptions} client errors");

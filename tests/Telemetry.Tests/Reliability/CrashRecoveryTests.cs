@@ -64,7 +64,8 @@ public sealed class CrashRecoveryTests(PostgresFixture pg, ITestOutputHelper out
                 }
             })).ToArray();
 
-            await Task.Delay(TimeSpan.FromSeconds(5));
+            // Kill while the load is well under way (a busy CI machine may be slow to get there).
+            await TestPaths.EventuallyAsync(() => Task.FromResult(acknowledged.Count >= 300), TimeSpan.FromSeconds(60));
             int beforeKill = acknowledged.Count;
             silo.Kill(); // SIGKILL: no shutdown, no flush
             await silo.WaitForExitAsync();

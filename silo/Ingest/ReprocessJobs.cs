@@ -1,0 +1,190 @@
+using System.Collections.Immutable;
+using Microsoft.Extensions.Options;
+using Telemetry.Contracts.Aggregates;
+using Telemetry.Contracts.Ingest;
+using Telemetry.Contracts.Jobs;
+using Telemetry.Grains.Ingest;
+using Telemetry.Grains.Registry;
+
+namespace Telemetry.Silo.Ingest;
+
+/// <summary>
+/// Rebuilds the aggregates of a submission-date range from the raw rows of the landing log with the
+/// current probe definitions, like the seed's backfill. Idempotent: running it twice gives the same
+/// aggregates.
+/// <list type="number">
+/// <item>Pause every partition and take H = the last batch id handed out; wait until H is settled.</item>
+/// <item>Seal every partition at H: all batches up to H applied and persisted, checkpoint = H.</item>
+/// <item>Rebuild from rows up to H: the submission-date aggregates of the range, and every build-id
+/// aggregate that a row of the range contributes to (from all its rows, in or out of the range).</item>
+/// <item>Replace those aggregates (as of H), resume the partitions; they read everything above H again.</item>
+/// </list>
+/// </summary>
+public sealed partial class ReprocessJobs(
+    ILandingLog log,
+    IProbeSnapshotSource probes,
+    DecodeSettings decodeSettings,
+    IOptions<IngestOptions> options,
+    IGrainFactory grains,
+    ILogger<ReprocessJobs> logger)
+{
+    private static readonly TimeSpan Lease = TimeSpan.FromMinutes(15);
+    private const int Page = 500;
+
+    public async Task<string> StartAsync(DateOnly from, DateOnly to)
+    {
+        string id = "reprocess-" + Guid.NewGuid().ToString("N")[..12];
+        var started = DateTimeOffset.UtcNow;
+        await grains.GetGrain<IJobGrain>(id).Update(new JobStatus { Id = id, Kind = "reprocess", State = "running", StartedAt = started, Detail = $"{from:yyyy-MM-dd}..{to:yyyy-MM-dd}" });
+        _ = Task.Run(() => RunAsync(id, from, to, started));
+        return id;
+    }
+
+    public async Task<JobStatus> RunAsync(string id, DateOnly from, DateOnly to, DateTimeOffset started)
+    {
+        var job = grains.GetGrain<IJobGrain>(id);
+        var counts = ImmutableDictionary.CreateBuilder<string, long>(StringComparer.Ordinal);
+        string detail = $"{from:yyyy-MM-dd}..{to:yyyy-MM-dd}";
+        Task Report(double progress, string phase) => job.Update(new JobStatus
+        {
+            Id = id, Kind = "reprocess", State = "running", Progress = progress, StartedAt = started,
+            Counts = counts.ToImmutable(), Detail = $"{detail}: {phase}",
+        });
+        int partitions = options.Value.Partitions;
+        var partitionGrains = Enumerable.Range(0, partitions).Select(p => grains.GetGrain<IPartitionGrain>(p)).ToArray();
+        try
+        {
+            await Task.WhenAll(partitionGrains.Select(g => g.Pause(Lease)));
+            long horizon = await log.GetLastBatchIdAsync(CancellationToken.None);
+            await Report(0.05, "waiting for in-flight writes to settle");
+            while (await log.GetSettledHorizonAsync(CancellationToken.None) < horizon)
+            {
+                await Task.Delay(TimeSpan.FromSeconds(1));
+            }
+            await Report(0.2, "sealing partitions");
+            await Task.WhenAll(partitionGrains.Select(g => g.SealAt(horizon)));
+
+            // Pass 1: rows of the range build the submission-date aggregates and name the build-id aggregates touched.
+            var snapshot = probes.Current;
+            var fromKey = from.ToString("yyyyMMdd");
+            var toKey = to.ToString("yyyyMMdd");
+            var affectedBuildKeys = new HashSet<string>(StringComparer.Ordinal);
+            var builder = new DeltaBuilder();
+            await ScanAsync(partitions, horizon, from, to, row => true, ping =>
+            {
+                builder.Add(ping);
+                affectedBuildKeys.Add(DeltaBuilder.KeysOf(ping).BuildIdKey);
+            }, counts);
+            await Report(0.5, "rebuilding build-id aggregates");
+            // Pass 2: the other rows contribute only to the build-id aggregates touched by the range.
+            var outside = new DeltaBuilder(key => affectedBuildKeys.Contains(key));
+            await ScanAsync(partitions, horizon, null, null,
+                row => row.SubmissionDate < from || row.SubmissionDate > to,
+                ping => outside.Add(ping), null);
+
+            var rebuilt = builder.Build();
+            var extra = outside.Build();
+            var keys = new HashSet<string>(rebuilt.Keys.Where(k => AggregateFamily.ParseGrainKey(k).Family == AggregateFamily.SubmissionDate), StringComparer.Ordinal);
+            keys.UnionWith(affectedBuildKeys);
+            // Submission-date aggregates of the range that no longer have rows are emptied.
+            foreach (var key in await grains.GetGrain<ICatalogGrain>(0).GetKeys())
+            {
+                var k = AggregateFamily.ParseGrainKey(key);
+                if (k.Family == AggregateFamily.SubmissionDate && string.CompareOrdinal(k.Date, fromKey) >= 0 && string.CompareOrdinal(k.Date, toKey) <= 0)
+                {
+                    keys.Add(key);
+                }
+            }
+            await Report(0.8, "replacing aggregates");
+            var checkpoints = Enumerable.Range(0, partitions).ToImmutableDictionary(p => p, _ => horizon);
+            foreach (var key in keys)
+            {
+                var content = Merge(rebuilt.GetValueOrDefault(key), extra.GetValueOrDefault(key));
+                await grains.GetGrain<IAggregateGrain>(key).Replace(content, checkpoints);
+            }
+            await grains.GetGrain<ICatalogGrain>(0).Register(rebuilt.Keys.ToImmutableArray());
+            counts["aggregates_replaced"] = keys.Count;
+            var final = new JobStatus
+            {
+                Id = id, Kind = "reprocess", State = "succeeded", Progress = 1, StartedAt = started,
+                FinishedAt = DateTimeOffset.UtcNow, Counts = counts.ToImmutable(), Detail = detail,
+            };
+            await job.Update(final);
+            LogDone(logger, id, detail, counts.GetValueOrDefault("rows"), keys.Count);
+            return final;
+        }
+        catch (Exception e)
+        {
+            LogFailed(logger, id, e);
+            var failed = new JobStatus
+            {
+                Id = id, Kind = "reprocess", State = "failed", Progress = 1, StartedAt = started,
+                FinishedAt = DateTimeOffset.UtcNow, Counts = counts.ToImmutable(), Detail = detail, Error = e.Message,
+            };
+            await job.Update(failed);
+            return failed;
+        }
+        finally
+        {
+            await Task.WhenAll(partitionGrains.Select(g => g.Resume()));
+        }
+    }
+
+    private async Task ScanAsync(int partitions, long horizon, DateOnly? from, DateOnly? to, Func<LandedRow, bool> rowFilter,
+        Action<DecodedPing> add, ImmutableDictionary<string, long>.Builder? counts)
+    {
+        var snapshot = probes.Current;
+        for (int p = 0; p < partitions; p++)
+        {
+            (long, string)? after = null;
+            while (true)
+            {
+                var rows = await log.ReadForRebuildAsync(p, horizon, from, to, after, Page, CancellationToken.None);
+                foreach (var row in rows)
+                {
+                    if (!rowFilter(row))
+                    {
+                        continue;
+                    }
+                    if (SubmissionRows.TryDecode(row, snapshot, decodeSettings, options.Value.MaxInflatedBytes, out var ping))
+                    {
+                        add(ping);
+                        if (counts is not null) counts["rows"] = counts.GetValueOrDefault("rows") + 1;
+                    }
+                    else if (counts is not null)
+                    {
+                        counts["rows_undecodable"] = counts.GetValueOrDefault("rows_undecodable") + 1;
+                    }
+                }
+                if (rows.Count < Page)
+                {
+                    break;
+                }
+                after = (rows[^1].BatchId, rows[^1].DocId);
+            }
+        }
+    }
+
+    private static AggregateDelta Merge(AggregateDelta? a, AggregateDelta? b)
+    {
+        var result = new AggregateDelta();
+        foreach (var source in new[] { a, b })
+        {
+            if (source is null) continue;
+            result.Pings += source.Pings;
+            foreach (var (metric, layout) in source.Layouts) result.Layouts.TryAdd(metric, layout);
+            foreach (var (key, acc) in source.Series)
+            {
+                if (result.Series.TryGetValue(key, out var existing)) existing.Merge(acc);
+                else result.Series[key] = acc.Clone();
+            }
+        }
+        return result;
+    }
+
+    [LoggerMessage(EventId = 1801, Level = LogLevel.Information, Message = "Reprocess {Job} ({Range}): {Rows} rows, {Aggregates} aggregates replaced")]
+    private static partial void LogDone(ILogger logger, string job, string range, long rows, int aggregates);
+
+    [LoggerMessage(EventId = 1802, Level = LogLevel.Error, Message = "Reprocess {Job} failed; partitions resumed")]
+    private static partial void LogFailed(ILogger logger, string job, Exception exception);
+}
