@@ -85,7 +85,7 @@ mkdir -p "$PGDATA"
 if [ "$(id -u)" = "0" ]; then chown postgres "$WORK" "$PGDATA"; chmod 755 "$WORK"; fi
 as_pg "'$PG_BIN/initdb' -D '$PGDATA' -U postgres -A trust -E UTF8 --no-sync" >"$WORK/initdb.log" 2>&1
 as_pg "'$PG_BIN/pg_ctl' -D '$PGDATA' -l '$PGDATA/server.log' -w -t 60 start \
-  -o \"-c listen_addresses=127.0.0.1 -p $PG_PORT -k '$PGDATA' -c max_connections=200 -c shared_buffers=256MB -c unix_socket_permissions=0700\"" >/dev/null
+  -o \"-c listen_addresses=127.0.0.1 -p $PG_PORT -k '$PGDATA' -c max_connections=200 -c shared_buffers=256MB -c unix_socket_permissions=0700 -c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=all\"" >/dev/null
 PG_STARTED=1
 PG_PID="$(head -n 1 "$PGDATA/postmaster.pid")"
 

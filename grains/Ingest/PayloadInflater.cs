@@ -70,6 +70,14 @@ public static class PayloadInflater
             ArrayPool<byte>.Shared.Return(buffer);
             throw;
         }
+        // GZipStream ends quietly on truncated input; the trailer's length field tells a whole body
+        // from a cut one (clients send one gzip member).
+        var span = body.Span;
+        if (span.Length < 18 || System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(span[^4..]) != unchecked((uint)used))
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            throw new PingFormatException(PingRejection.BadGzip, "truncated gzip data");
+        }
         if (used == 0)
         {
             ArrayPool<byte>.Shared.Return(buffer);

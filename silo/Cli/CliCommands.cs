@@ -68,7 +68,7 @@ public static class CliCommands
     {
         const int width = 40;
         int filled = (int)Math.Round(status.Progress * width);
-        Console.Write($"\r[{new string('#', filled)}{new string('.', width - filled)}] {status.Progress:P0} read {status.Counts.GetValueOrDefault("read")} imported {status.Counts.GetValueOrDefault("imported")} duplicates {status.Counts.GetValueOrDefault("duplicate")}   ");
+        Console.Write($"\r[{new string('#', filled)}{new string('.', width - filled)}] {status.Progress * 100:0}% read {status.Counts.GetValueOrDefault("read")} imported {status.Counts.GetValueOrDefault("imported")} duplicates {status.Counts.GetValueOrDefault("duplicate")}   ");
     }
 
     private static string? Option(string[] args, string name)

@@ -122,6 +122,7 @@ public sealed class BenchOptions
     public long TargetPings { get; init; } = 200_000;
     public double MaxLoadSeconds { get; init; } = 360;
     public double CatchUpTimeoutSeconds { get; init; } = 180;
+    public double StallSeconds { get; init; } = 45;
     public double ApiSeconds { get; init; } = 10;
     public int MarkerIntervalMs { get; init; } = 1000;
     public double MarkerTimeoutSeconds { get; init; } = 60;
@@ -159,6 +160,7 @@ public sealed class BenchOptions
             TargetPings = long.Parse(Get("pings", "200000"), CultureInfo.InvariantCulture),
             MaxLoadSeconds = D("max-load-seconds", 360),
             CatchUpTimeoutSeconds = D("catchup-timeout", 180),
+            StallSeconds = D("stall-seconds", 45),
             ApiSeconds = D("api-seconds", 10),
             MarkerIntervalMs = I("marker-interval-ms", 1000),
             MarkerTimeoutSeconds = D("marker-timeout", 60),
@@ -492,12 +494,14 @@ public sealed class Runner(BenchOptions o)
             a = await RunLoadAsync("discard", loadClient, i => Inv($"/bench/discard/{Guid.NewGuid()}/{PingBodies.DocType}/{PingBodies.App}/{PingBodies.Version}/{PingBodies.Channel}/{_loadBuildIds[i]}"),
                 o.Seconds, o.Seconds, 0, null);
             Progress(Inv($"(a) discard: {a.Rate:N0}/s"));
+            NoteMemory("after (a)");
         }
         if (o.Phases.Contains('b'))
         {
             b = await RunLoadAsync("tokenize", loadClient, i => Inv($"/bench/tokenize/{Guid.NewGuid()}/{PingBodies.DocType}/{PingBodies.App}/{PingBodies.Version}/{PingBodies.Channel}/{_loadBuildIds[i]}"),
                 o.Seconds, o.Seconds, 0, null);
             Progress(Inv($"(b) tokenize: {b.Rate:N0}/s"));
+            NoteMemory("after (b)");
         }
         MarkerResult? markers = null;
         double catchUp = double.NaN;
@@ -507,13 +511,26 @@ public sealed class Runner(BenchOptions o)
             using var markerCts = new CancellationTokenSource();
             var lag = new LagProbe(this, o);
             Task<MarkerResult>? markerTask = null;
+            var pg = o.ConnectionString is null ? null : new PgStats(o.ConnectionString);
+            if (pg is not null && !await pg.ResetAsync())
+            {
+                pg = null;
+            }
+            var e2eCpu = new CpuMeter(o.SiloPid, o.PostgresPid);
+            e2eCpu.Start();
             c = await RunLoadAsync("submit", loadClient, i => SubmitPath(Guid.NewGuid(), _loadBuildIds[i]),
                 o.Seconds, o.MaxLoadSeconds, o.TargetPings,
                 onMeasuredStart: () => markerTask = lag.RunAsync(markerCts.Token));
             markerCts.Cancel(); // stops starting markers; the ones in flight are still followed
             Progress(Inv($"(c) submit: {c.Rate:N0}/s accepted, {c.TotalOk:N0} stored in {c.TotalSeconds:F1} s; waiting for aggregation"));
+            NoteMemory("after (c) load");
             (catchUp, apiCount) = await CatchUpAsync(c);
+            _e2eCpu = e2eCpu.Stop();
             Progress(Inv($"caught up after {catchUp:F1} s (API count {apiCount:N0} vs {c.TotalOk:N0} accepted)"));
+            if (pg is not null)
+            {
+                _pgReport = await pg.ReportAsync(c.TotalOk, _e2eCpu.WallSeconds);
+            }
             markers = markerTask is null ? new MarkerResult() : await markerTask;
             Progress(Inv($"markers: {markers.LagsSeconds.Count} visible, {markers.TimedOut} timed out, {markers.Failed} failed"));
         }
@@ -527,6 +544,7 @@ public sealed class Runner(BenchOptions o)
         long hwm = o.SiloPid > 0 ? ProcStat.StatusKb(o.SiloPid, "VmHWM") : -1;
         long rss = o.SiloPid > 0 ? ProcStat.StatusKb(o.SiloPid, "VmRSS") : -1;
         string? metrics = await ScrapeMetricsAsync();
+        _lagMetric = metrics?.Split("; ").FirstOrDefault(l => l.StartsWith("telemetry_aggregation_lag_seconds", StringComparison.Ordinal))?.Split(' ').LastOrDefault() ?? "?";
 
         BuildTable(a, b, c, catchUp, apiCount, markers, api1, api30, store, hwm, rss, metrics);
         var table = RenderTable();
@@ -553,6 +571,19 @@ public sealed class Runner(BenchOptions o)
         }
         bool failed = c is not null && (c.TotalOk == 0 || c.Failures > 0);
         return failed ? 3 : 0;
+    }
+
+    private readonly List<(string When, long Kb)> _memory = new();
+    private CpuSplit? _e2eCpu;
+    private string? _pgReport;
+    private string _lagMetric = "?";
+
+    private void NoteMemory(string when)
+    {
+        if (o.SiloPid > 0)
+        {
+            _memory.Add((when, ProcStat.StatusKb(o.SiloPid, "VmHWM")));
+        }
     }
 
     internal static string SubmitPath(Guid docId, string buildId) =>
@@ -752,7 +783,8 @@ public sealed class Runner(BenchOptions o)
         using var http = NewClient(2);
         var dates = _loadBuildIds.Select(id => id[..8]).ToArray();
         var clock = Stopwatch.StartNew();
-        long count = -1;
+        long count = -1, lastCount = -1;
+        var unchanged = Stopwatch.StartNew();
         while (clock.Elapsed.TotalSeconds < o.CatchUpTimeoutSeconds)
         {
             try
@@ -767,10 +799,24 @@ public sealed class Runner(BenchOptions o)
             {
                 return (clock.Elapsed.TotalSeconds, count);
             }
+            if (count != lastCount)
+            {
+                lastCount = count;
+                unchanged.Restart();
+            }
+            else if (count > 0 && unchanged.Elapsed.TotalSeconds >= o.StallSeconds)
+            {
+                // Nothing moved for a long time: the missing pings are not coming (lost or stuck).
+                Progress(Inv($"API count stuck at {count:N0} for {o.StallSeconds:F0} s ({c.TotalOk - count:N0} accepted pings not counted)"));
+                _stalled = true;
+                return (double.PositiveInfinity, count);
+            }
             await Task.Delay(100);
         }
         return (double.PositiveInfinity, count);
     }
+
+    private bool _stalled;
 
     public sealed record ApiLatency(string Name, int Requests, double P50, double P99, double Max, int Errors, int Entries);
 
@@ -915,13 +961,23 @@ public sealed class Runner(BenchOptions o)
             bool caught = !double.IsInfinity(catchUp);
             _rows.Add(new("(c) submit end to end (landed + aggregated)", caught ? Inv($"{e2e:N0} pings/s") : "not caught up", "", "",
                 Inv($"{c.TotalOk:N0} accepted (incl. warm-up) / ({c.TotalSeconds:F1} s load + {catchUp:F1} s catch-up)")));
-            _rows.Add(new("catch-up after load (API count = 200s)", caught ? Inv($"{catchUp:F1} s") : Inv($"> {o.CatchUpTimeoutSeconds:F0} s"), "", caught ? "" : "**NO**",
-                Inv($"API count {apiCount:N0} vs {c.TotalOk:N0} accepted over {_loadBuildIds.Length} build dates") + (apiCount > c.TotalOk ? " — **OVERCOUNT**" : "")));
+            _rows.Add(new("catch-up after load (API count = 200s)",
+                caught ? Inv($"{catchUp:F1} s") : _stalled ? Inv($"never: {c.TotalOk - apiCount:N0} pings missing") : Inv($"> {o.CatchUpTimeoutSeconds:F0} s"), "", caught ? "" : "**NO**",
+                Inv($"API count {apiCount:N0} vs {c.TotalOk:N0} accepted over {_loadBuildIds.Length} build dates") + (apiCount > c.TotalOk ? " — **OVERCOUNT**" : "")
+                + (_stalled ? Inv($" — count unchanged for {o.StallSeconds:F0} s while /metrics reports lag {_lagMetric}: **accepted pings lost (exactly-once violated)**") : "")));
             if (b is not null && b.Rate > 0)
             {
                 double ratio = caught ? e2e / b.Rate : 0;
+                string costNote = "";
+                if (b.Cpu is { } bc && _e2eCpu is { } ec)
+                {
+                    var cb = bc.MicrosPerPing(b.MeasuredOk);
+                    var ce = ec.MicrosPerPing(c.TotalOk);
+                    double costB = cb.Silo + cb.Postgres + cb.Bench, costC = ce.Silo + ce.Postgres + ce.Bench;
+                    costNote = Inv($"; CPU-cost ratio (insensitive to other load) {costB / costC:F2}: (b) {costB:F0} µs/ping vs (c) end to end {costC:F0} µs/ping (silo {ce.Silo:F0} + pg {ce.Postgres:F0} + bench {ce.Bench:F0}, load + catch-up)");
+                }
                 _rows.Add(new("ratio (c) end-to-end / (b)", Inv($"{ratio:F2}"), "≥ 0.60", Met(ratio >= 0.6),
-                    Inv($"accepted-rate ratio (c)/(b) {c.Rate / b.Rate:F2}") + (a is not null && a.Rate > 0 ? Inv($"; (b)/(a) {b.Rate / a.Rate:F2}") : "")));
+                    Inv($"accepted-rate ratio (c)/(b) {c.Rate / b.Rate:F2}") + (a is not null && a.Rate > 0 ? Inv($"; (b)/(a) {b.Rate / a.Rate:F2}") : "") + costNote));
             }
         }
         if (markers is not null)
@@ -945,9 +1001,15 @@ public sealed class Runner(BenchOptions o)
             _rows.Add(new("landing log (PostgreSQL)", Inv($"{store.Rows:N0} pings"), "≥ 200,000", Met(store.Rows >= 200_000),
                 Inv($"{store.TableBytes / 1048576.0:N0} MiB; group commit rows/batch avg {store.AvgBatch:F1}, p50 {store.P50Batch}, p99 {store.P99Batch}, max {store.MaxBatch} over {store.Batches:N0} batches")));
         }
+        if (_pgReport is not null)
+        {
+            _rows.Add(new("PostgreSQL during (c) load + catch-up", "", "", "", _pgReport));
+        }
         if (hwmKb > 0)
         {
-            _rows.Add(new("silo peak memory (VmHWM)", Inv($"{hwmKb / 1024.0:N0} MiB"), "< 1,536 MiB", Met(hwmKb < 1536 * 1024), Inv($"VmRSS at end {rssKb / 1024.0:N0} MiB")));
+            var steps = string.Join(", ", _memory.Select(m => Inv($"{m.When} {m.Kb / 1024.0:N0} MiB")));
+            _rows.Add(new("silo peak memory (VmHWM)", Inv($"{hwmKb / 1024.0:N0} MiB"), "< 1,536 MiB", Met(hwmKb < 1536 * 1024),
+                Inv($"VmHWM {steps}; VmRSS at end {rssKb / 1024.0:N0} MiB")));
         }
         if (metrics is not null && _rows.Count > 0)
         {
@@ -1061,6 +1123,98 @@ internal sealed class LagProbe(Runner runner, BenchOptions o)
         lock (result)
         {
             result.TimedOut++;
+        }
+    }
+}
+
+/// <summary>
+/// What the silo asked of PostgreSQL during (c), from pg_stat_statements (loaded by scripts/bench.sh):
+/// group commits, batches read back from the landing log (pings decoded a second time), grain state writes, WAL.
+/// </summary>
+public sealed class PgStats(string connectionString)
+{
+    public async Task<bool> ResetAsync()
+    {
+        try
+        {
+            await using var conn = new NpgsqlConnection(connectionString);
+            await conn.OpenAsync();
+            await using var cmd = new NpgsqlCommand("CREATE EXTENSION IF NOT EXISTS pg_stat_statements; SELECT pg_stat_statements_reset(); SELECT pg_stat_reset_shared('wal');", conn);
+            await cmd.ExecuteNonQueryAsync();
+            return true;
+        }
+        catch (Exception e) when (e is NpgsqlException or InvalidOperationException)
+        {
+            Console.Error.WriteLine("pg_stat_statements unavailable (" + e.Message + "); no PostgreSQL breakdown");
+            return false;
+        }
+    }
+
+    public async Task<string?> ReportAsync(long acceptedPings, double seconds)
+    {
+        try
+        {
+            await using var conn = new NpgsqlConnection(connectionString);
+            await conn.OpenAsync();
+            var groups = new Dictionary<string, (long Calls, long Rows, double Ms)>(StringComparer.Ordinal);
+            await using (var cmd = new NpgsqlCommand("""
+                SELECT query, calls, rows, total_exec_time FROM pg_stat_statements
+                WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+                """, conn))
+            await using (var r = await cmd.ExecuteReaderAsync())
+            {
+                while (await r.ReadAsync())
+                {
+                    string q = r.GetString(0);
+                    string key =
+                        q.Contains("INSERT INTO landing", StringComparison.OrdinalIgnoreCase) ? "insert"
+                        : q.Contains("FROM landing", StringComparison.OrdinalIgnoreCase) && q.Contains("GROUP BY batch_id", StringComparison.OrdinalIgnoreCase) ? "list"
+                        : q.Contains("FROM landing", StringComparison.OrdinalIgnoreCase) && q.Contains("body", StringComparison.OrdinalIgnoreCase) ? "reread"
+                        : q.Contains("writetostorage", StringComparison.OrdinalIgnoreCase) ? "statewrite"
+                        : q.Contains("landing_batch_seq", StringComparison.OrdinalIgnoreCase) ? "horizon"
+                        : "other";
+                    var g = groups.GetValueOrDefault(key);
+                    groups[key] = (g.Calls + r.GetInt64(1), g.Rows + r.GetInt64(2), g.Ms + r.GetDouble(3));
+                }
+            }
+            long walBytes = 0;
+            await using (var cmd = new NpgsqlCommand("SELECT wal_bytes::bigint FROM pg_stat_wal", conn))
+            {
+                walBytes = Convert.ToInt64(await cmd.ExecuteScalarAsync(), CultureInfo.InvariantCulture);
+            }
+            long stateBytes = 0, stateRows = 0;
+            await using (var cmd = new NpgsqlCommand("SELECT coalesce(sum(length(payloadbinary)), 0)::bigint, count(*) FROM orleansstorage", conn))
+            await using (var r = await cmd.ExecuteReaderAsync())
+            {
+                if (await r.ReadAsync())
+                {
+                    stateBytes = r.GetInt64(0);
+                    stateRows = r.GetInt64(1);
+                }
+            }
+            string G(string key, string label, bool perRow)
+            {
+                var g = groups.GetValueOrDefault(key);
+                if (g.Calls == 0)
+                {
+                    return FormattableString.Invariant($"{label}: none");
+                }
+                string rows = perRow ? FormattableString.Invariant($", {g.Rows:N0} rows ({(double)g.Rows / g.Calls:F1}/call)") : "";
+                return FormattableString.Invariant($"{label}: {g.Calls:N0} calls{rows}, mean {g.Ms / g.Calls:F1} ms, {g.Ms / 1000 / Math.Max(seconds, 0.001) * 100:F0}% of a backend");
+            }
+            var reread = groups.GetValueOrDefault("reread");
+            return string.Join("; ",
+                G("insert", "landing INSERT (group commits)", true),
+                G("reread", "batches read back from the landing log (re-decoded)", true)
+                    + (acceptedPings > 0 ? FormattableString.Invariant($" = {100.0 * reread.Rows / acceptedPings:F0}% of accepted pings parsed twice") : ""),
+                G("list", "batch listings", false),
+                G("statewrite", "grain state writes", false),
+                G("other", "other statements", false),
+                FormattableString.Invariant($"WAL {walBytes / 1048576.0:N0} MiB ({walBytes / 1048576.0 / Math.Max(seconds, 0.001):F1} MiB/s); grain state in orleansstorage {stateBytes / 1048576.0:N1} MiB in {stateRows:N0} rows"));
+        }
+        catch (Exception e) when (e is NpgsqlException or InvalidOperationException)
+        {
+            return "pg_stat_statements unavailable: " + e.Message;
         }
     }
 }

@@ -27,3 +27,14 @@ CREATE TABLE IF NOT EXISTS telemetry_schema (
     name       text        NOT NULL PRIMARY KEY,
     applied_at timestamptz NOT NULL DEFAULT now()
 );
+
+-- Crash-rate aggregates for SQL users (spec 40): a projection of the crash grains, one
+-- submission date replaced atomically at a time.
+CREATE TABLE IF NOT EXISTS crash_aggregates (
+    submission_date date  NOT NULL,
+    activity_date   date  NOT NULL,
+    dimensions      jsonb NOT NULL,
+    stats           jsonb NOT NULL
+);
+CREATE INDEX IF NOT EXISTS crash_aggregates_submission_date ON crash_aggregates (submission_date);
+CREATE INDEX IF NOT EXISTS crash_aggregates_dimensions ON crash_aggregates USING GIN (dimensions);

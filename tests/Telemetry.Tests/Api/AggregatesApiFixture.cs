@@ -27,6 +27,8 @@ public sealed class AggregatesApiFixture : IAsyncLifetime
         ["57"] = ["20171001", "20171015"],
     };
 
+    public const int ClassicReleaseCopies = 12;
+    public const int ClassicNightlyCopies = 8;
     public const string ClassicReleaseBuild = "20130814";
     public const string ClassicNightlyBuild = "20130815";
     public const string AuroraVersion = "58";
@@ -46,6 +48,7 @@ public sealed class AggregatesApiFixture : IAsyncLifetime
         DateTime.UtcNow.AddDays(-2).ToString("yyyyMMdd"),
     ];
     public TimeSpan PopulateTime { get; private set; }
+    public List<string> Timings { get; } = new();
     public int PingsSent { get; private set; }
     public JsonElement ClassicPing { get; private set; }
     public JsonElement ReferenceHistograms { get; private set; }
@@ -120,6 +123,7 @@ public sealed class AggregatesApiFixture : IAsyncLifetime
 
         ConnectionString = await pg.Server.CreateDatabaseAsync();
         Silo = await SiloHost.StartAsync(ConnectionString, ExtraArgs);
+        Timings.Add($"silo started at {sw.ElapsedMilliseconds} ms");
 
         // Unified pings use their channel's revision: point every channel used at modern-sample.
         foreach (var channel in new[] { "nightly", "release", "aurora" })
@@ -140,12 +144,12 @@ public sealed class AggregatesApiFixture : IAsyncLifetime
             string buildDate = dates[rng.Next(dates.Length)];
             live.Add(UnifiedSubmission(rng, channel, version, buildDate, Today));
         }
-        // The real classic Firefox 23 ping: 20× on release as received, 12× relabelled as nightly with another build.
-        for (int i = 0; i < 20; i++)
+        // The real classic Firefox 23 ping: on release as received, and relabelled as nightly with another build.
+        for (int i = 0; i < ClassicReleaseCopies; i++)
         {
             live.Add(ClassicSubmission("release", "20130814063812"));
         }
-        for (int i = 0; i < 12; i++)
+        for (int i = 0; i < ClassicNightlyCopies; i++)
         {
             live.Add(ClassicSubmission("nightly", "20130815063812"));
         }
@@ -162,6 +166,7 @@ public sealed class AggregatesApiFixture : IAsyncLifetime
             }
         });
         Assert.True(statuses.IsEmpty, "submissions refused: " + string.Join("; ", statuses.Take(5)));
+        Timings.Add($"{live.Count} live pings accepted at {sw.ElapsedMilliseconds} ms");
         foreach (var s in live)
         {
             Model.Add(s.Obs);
@@ -174,7 +179,7 @@ public sealed class AggregatesApiFixture : IAsyncLifetime
             string channel = i % 2 == 0 ? "nightly" : "release";
             string version = i % 3 == 0 ? "57" : "58";
             var dates = BuildDates[version];
-            string subDate = ImportedDates[i % ImportedDates.Length];
+            string subDate = ImportedDates[(i / 2) % ImportedDates.Length];
             var at = DateTimeOffset.ParseExact(subDate, "yyyyMMdd", null, System.Globalization.DateTimeStyles.AssumeUniversal).AddHours(12);
             var (path, body, obs) = UnifiedSubmission(rng, channel, version, dates[rng.Next(dates.Length)], subDate);
             imported.Add((path, body, obs, at));
@@ -199,6 +204,7 @@ public sealed class AggregatesApiFixture : IAsyncLifetime
         {
             Model.Add(i.Obs);
         }
+        Timings.Add($"{imported.Count} pings imported at {sw.ElapsedMilliseconds} ms");
         PingsSent = live.Count + imported.Count;
 
         // Every ping has SIMPLE_MEASURES_UPTIME: wait until each submission-date aggregate has them all.

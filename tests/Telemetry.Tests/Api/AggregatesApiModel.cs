@@ -46,12 +46,33 @@ public sealed class AggregatesModel
 
     private readonly Lock _lock = new();
     private readonly List<AggObs> _obs = new();
+    private readonly Dictionary<(string Family, string Channel, string Version, string Date, string Metric), List<AggObs>> _index = new();
 
     public void Add(IEnumerable<AggObs> obs)
     {
         lock (_lock)
         {
-            _obs.AddRange(obs);
+            foreach (var o in obs)
+            {
+                _obs.Add(o);
+                foreach (var family in new[] { BuildId, SubmissionDate })
+                {
+                    var key = (family, o.Channel, o.Version, DateOf(o, family), o.Metric);
+                    if (!_index.TryGetValue(key, out var list))
+                    {
+                        _index[key] = list = new List<AggObs>();
+                    }
+                    list.Add(o);
+                }
+            }
+        }
+    }
+
+    private List<AggObs> Indexed(string family, string channel, string version, string date, string metric)
+    {
+        lock (_lock)
+        {
+            return _index.TryGetValue((family, channel, version, date, metric), out var list) ? [.. list] : [];
         }
     }
 
@@ -68,12 +89,11 @@ public sealed class AggregatesModel
     /// <summary>Entries per date (in the order given, dates without data left out) and label (ordinal order).</summary>
     public List<AggEntry> Expect(string family, string channel, string version, IEnumerable<string> dates, string metric, AggFilter f)
     {
-        var all = Snapshot();
         var result = new List<AggEntry>();
         foreach (var date in dates.Distinct())
         {
-            var matching = all.Where(o => o.Channel == channel && o.Version == version && DateOf(o, family) == date && o.Metric == metric
-                && (f.App is null || o.App == f.App)
+            var matching = Indexed(family, channel, version, date, metric).Where(o =>
+                (f.App is null || o.App == f.App)
                 && (f.Arch is null || o.Arch == f.Arch)
                 && (f.Os is null || o.Os == f.Os)
                 && (f.OsVersion is null || o.OsVersion == f.OsVersion)
@@ -120,15 +140,20 @@ public sealed class AggregatesModel
 
     public List<(string Family, string Channel, string Version, string Date)> Keys()
     {
-        var all = Snapshot();
-        return all.Select(o => (BuildId, o.Channel, o.Version, o.BuildDate))
-            .Concat(all.Select(o => (SubmissionDate, o.Channel, o.Version, o.SubDate)))
-            .Distinct().ToList();
+        lock (_lock)
+        {
+            return _index.Keys.Select(k => (k.Family, k.Channel, k.Version, k.Date)).Distinct().ToList();
+        }
     }
 
-    public List<string> Metrics(string family, string channel, string version, string date) =>
-        Snapshot().Where(o => o.Channel == channel && o.Version == version && DateOf(o, family) == date)
-            .Select(o => o.Metric).Distinct().Order(StringComparer.Ordinal).ToList();
+    public List<string> Metrics(string family, string channel, string version, string date)
+    {
+        lock (_lock)
+        {
+            return _index.Keys.Where(k => k.Family == family && k.Channel == channel && k.Version == version && k.Date == date)
+                .Select(k => k.Metric).Distinct().Order(StringComparer.Ordinal).ToList();
+        }
+    }
 }
 
 /// <summary>Bucket lower bounds written down from spec 20, independently of the product.</summary>

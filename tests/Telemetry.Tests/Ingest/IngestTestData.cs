@@ -16,7 +16,7 @@ internal static class IngestTestData
 {
     public const string ClassicRevision = "a55c55edf302";
 
-    /// <summary>The modern sample definitions plus a declared count histogram; "nightly" points at it.</summary>
+    /// <summary>The modern sample definitions plus a declared count histogram; "nightly" points at it (and "beta" at the classic revision).</summary>
     public const string UnifiedRevision = "unified-test";
 
     public const string UnifiedChannel = "nightly";
@@ -53,7 +53,7 @@ internal static class IngestTestData
                 },
                 new ProbeRevisionDocument { Revision = UnifiedRevision, HistogramsJson = UnifiedRevisionJson, UploadedAt = t0.AddDays(1) },
             ],
-            Channels = ImmutableDictionary<string, string>.Empty.Add(UnifiedChannel, UnifiedRevision),
+            Channels = ImmutableDictionary<string, string>.Empty.Add(UnifiedChannel, UnifiedRevision).Add("beta", ClassicRevision),
         };
         return ProbeSnapshotBuilder.Build(content, null);
     });

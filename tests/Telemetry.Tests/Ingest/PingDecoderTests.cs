@@ -191,19 +191,25 @@ public sealed class PingDecoderTests
         Assert.Equal(1, delta.Series[Key(ping.Dimensions, "SIMPLE_MEASURES_STARTUPSESSIONRESTOREREADBYTES")].Counts[^1]);
     }
 
-    [Fact]
-    public void Startup_histograms_use_the_base_definition_and_keep_their_own_name()
+    [Theory]
+    [InlineData("STARTUP_DNS_LOOKUP_TIME", "DNS_LOOKUP_TIME")]
+    [InlineData("STARTUP_HTTP_CACHE_DISPOSITION_2", "HTTP_CACHE_DISPOSITION_2")]
+    [InlineData("STARTUP_XUL_CACHE_DISABLED", "XUL_CACHE_DISABLED")]
+    [InlineData("STARTUP_STARTUP_CACHE_AGE_HOURS", "STARTUP_CACHE_AGE_HOURS")] // STARTUP_CACHE_AGE_HOURS is itself a definition
+    public void Startup_histograms_use_the_base_definition_and_keep_their_own_name(string startupName, string baseName)
     {
         var ping = Decode(IngestTestData.RealPing, IngestTestData.RealPingPathRest);
         var revision = IngestTestData.Snapshot.Revisions[IngestTestData.ClassicRevision];
-        Assert.False(revision.Histograms.ContainsKey("STARTUP_MEMORY_STORAGE_SQLITE"));
-        var startup = ping.Contributions.Single(c => c.Metric == "STARTUP_MEMORY_STORAGE_SQLITE");
-        var plain = ping.Contributions.Single(c => c.Metric == "MEMORY_STORAGE_SQLITE");
+        Assert.False(revision.Histograms.ContainsKey(startupName));
+        Assert.True(revision.Histograms.ContainsKey(baseName));
+        using var reference = JsonDocument.Parse(File.ReadAllBytes(TestPaths.SharedData("buckets", $"buckets.{IngestTestData.ClassicRevision}.json")));
+        var bounds = reference.RootElement.GetProperty("histograms").GetProperty(baseName).GetProperty("buckets").EnumerateArray().Select(x => x.GetInt64()).ToArray();
+
+        var startup = ping.Contributions.Single(c => c.Metric == startupName);
         Assert.False(startup.Undeclared);
-        Assert.Equal(IngestTestData.ExponentialBounds(1024, 524288, 50), startup.Layout.LowerBounds);
+        Assert.Equal(bounds, startup.Layout.LowerBounds);
+        var plain = ping.Contributions.Single(c => c.Metric == baseName);
         Assert.Equal(plain.Layout.LowerBounds, startup.Layout.LowerBounds);
-        // A definition whose own name starts with STARTUP_ is used as is; STARTUP_STARTUP_X uses STARTUP_X.
-        Assert.Contains(ping.Contributions, c => c.Metric == "STARTUP_STARTUP_CACHE_AGE_HOURS" && !c.Undeclared);
     }
 
     // ------------------------------------------------------------------ the synthetic unified ping
@@ -433,15 +439,22 @@ public sealed class PingDecoderTests
     }
 
     [Fact]
-    public void Unified_ping_uses_its_channels_revision_and_falls_back_to_the_newest()
+    public void Unified_ping_uses_its_channels_revision_else_the_newest()
     {
-        // "nightly" points at the unified revision (where SYNTH_COUNT is declared); an unmapped channel
-        // falls back to the newest revision, which is the same one here.
-        var mapped = Decode(IngestTestData.UnifiedPing, IngestTestData.UnifiedPathRest);
-        Assert.False(mapped.Contributions.Single(c => c.Metric == "A11Y_CONSUMERS").Undeclared);
-        var json = IngestTestData.UnifiedVariant(p => p["application"]!["channel"] = "esr");
-        var fallback = Decode(json, "main/Firefox/57.0a1/esr/20170901123456");
-        Assert.False(fallback.Contributions.Single(c => c.Metric == "A11Y_CONSUMERS").Undeclared);
+        static bool Undeclared(DecodedPing p, string metric) => p.Contributions.Single(c => c.Metric == metric).Undeclared;
+
+        // nightly → the unified revision, which defines CHILD_PROCESS_LAUNCH_MS.
+        var nightly = Decode(IngestTestData.UnifiedPing, IngestTestData.UnifiedPathRest);
+        Assert.False(Undeclared(nightly, "CHILD_PROCESS_LAUNCH_MS"));
+
+        // beta → the Firefox 23 revision, which does not (but does define A11Y_CONSUMERS).
+        var beta = Decode(IngestTestData.UnifiedVariant(p => p["application"]!["channel"] = "beta"), "main/Firefox/57.0a1/beta/20170901123456");
+        Assert.True(Undeclared(beta, "CHILD_PROCESS_LAUNCH_MS"));
+        Assert.False(Undeclared(beta, "A11Y_CONSUMERS"));
+
+        // An unmapped channel → the newest revision (the unified one, uploaded last).
+        var esr = Decode(IngestTestData.UnifiedVariant(p => p["application"]!["channel"] = "esr"), "main/Firefox/57.0a1/esr/20170901123456");
+        Assert.False(Undeclared(esr, "CHILD_PROCESS_LAUNCH_MS"));
     }
 
     // ------------------------------------------------------------------ rejections

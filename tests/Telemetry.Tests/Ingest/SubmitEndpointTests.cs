@@ -20,7 +20,19 @@ public sealed class SubmitSiloFixture : IAsyncLifetime
     public async Task DisposeAsync() => await Silo.DisposeAsync();
 }
 
+/// <summary>
+/// Runs alone (after the parallel collections): every silo in the test process publishes a meter named
+/// "Telemetry.Ingest", and OpenTelemetry's listener is process-wide, so a silo started while another is
+/// alive may export the other's counters on its /metrics. The counter assertions need a silo that is alone.
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class IngestMetricsCollection
+{
+    public const string Name = "ingest-metrics (not parallel)";
+}
+
 /// <summary>Every row of spec 10's status table against a real silo over HTTP, plus a bad-input corpus.</summary>
+[Collection(IngestMetricsCollection.Name)]
 public sealed partial class SubmitEndpointTests(SubmitSiloFixture fixture) : IClassFixture<SubmitSiloFixture>
 {
     private const int MaxErrorBodyChars = 300;

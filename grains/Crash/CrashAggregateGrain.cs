@@ -1,0 +1,139 @@
+using System.Collections.Immutable;
+using System.Text.Json;
+using Telemetry.Contracts.Crash;
+using Telemetry.Grains.Aggregates;
+
+namespace Telemetry.Grains.Crash;
+
+[GenerateSerializer]
+public sealed class CrashAggregateState
+{
+    [Id(0)] public int SchemaVersion { get; set; } = 1;
+    [Id(1)] public Dictionary<CrashRowKey, CrashStats> Rows { get; set; } = new();
+    [Id(2)] public Dictionary<int, PartitionProgress> Progress { get; set; } = new();
+    [Id(3)] public long Pings { get; set; }
+}
+
+/// <summary>
+/// Crash aggregates of one (submission date, channel, build version) with every dimension
+/// combination. Same exactly-once protocol as <see cref="AggregateGrain"/>; tells its date's
+/// projection grain when it changed (once per projection cycle, not per batch).
+/// </summary>
+public sealed class CrashAggregateGrain(
+    [PersistentState("crash-aggregate", StorageNames.Telemetry)] IPersistentState<CrashAggregateState> state) : Grain, ICrashAggregateGrain
+{
+    private bool _dirty;
+    private bool _projectionNotified;
+
+    async Task ICrashAggregateGrain.Apply(int partition, long batchId, long partitionCheckpoint, CrashDelta delta)
+    {
+        var progress = Progress(partition, partitionCheckpoint);
+        if (batchId <= progress.Checkpoint || !progress.Applied.Add(batchId))
+        {
+            return;
+        }
+        var rows = state.State.Rows;
+        foreach (var (key, stats) in delta.Rows)
+        {
+            if (rows.TryGetValue(key, out var existing))
+            {
+                existing.Add(stats);
+            }
+            else
+            {
+                rows[key] = stats.Clone();
+            }
+        }
+        state.State.Pings += delta.Pings;
+        _dirty = true;
+        await NotifyProjectionAsync();
+    }
+
+    async Task<ImmutableArray<long>> ICrashAggregateGrain.Persist(int partition, ImmutableArray<long> expectedBatches)
+    {
+        var progress = Progress(partition, 0);
+        var missing = expectedBatches.Where(b => b > progress.Checkpoint && !progress.Applied.Contains(b)).ToImmutableArray();
+        if (missing.IsEmpty && _dirty)
+        {
+            await state.WriteStateAsync();
+            _dirty = false;
+        }
+        return missing;
+    }
+
+    Task<ImmutableArray<CrashRow>> ICrashAggregateGrain.GetRows()
+    {
+        _projectionNotified = false; // the next change must tell the projection again
+        var (submissionDate, _, _) = CrashStatNames.ParseGrainKey(this.GetPrimaryKeyString());
+        var rows = state.State.Rows
+            .OrderBy(kv => kv.Key.ActivityDate, StringComparer.Ordinal)
+            .ThenBy(kv => kv.Key.Dimensions, StringComparer.Ordinal)
+            .Select(kv => new CrashRow
+            {
+                SubmissionDate = submissionDate,
+                ActivityDate = kv.Key.ActivityDate,
+                Dimensions = ParseDimensions(kv.Key.Dimensions),
+                Values = ImmutableArray.Create(kv.Value.Values),
+            })
+            .ToImmutableArray();
+        return Task.FromResult(rows);
+    }
+
+    async Task ICrashAggregateGrain.Replace(CrashDelta content, ImmutableDictionary<int, long> checkpoints)
+    {
+        state.State.Rows = content.Rows.ToDictionary(kv => kv.Key, kv => kv.Value.Clone());
+        state.State.Pings = content.Pings;
+        state.State.Progress = checkpoints.ToDictionary(kv => kv.Key, kv => new PartitionProgress { Checkpoint = kv.Value });
+        await state.WriteStateAsync();
+        _dirty = false;
+        await NotifyProjectionAsync();
+    }
+
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        if (_dirty)
+        {
+            await state.WriteStateAsync(cancellationToken);
+            _dirty = false;
+        }
+    }
+
+    private async Task NotifyProjectionAsync()
+    {
+        if (_projectionNotified)
+        {
+            return;
+        }
+        var key = this.GetPrimaryKeyString();
+        var (submissionDate, _, _) = CrashStatNames.ParseGrainKey(key);
+        await GrainFactory.GetGrain<ICrashDateGrain>(submissionDate).Changed(key);
+        _projectionNotified = true;
+    }
+
+    private PartitionProgress Progress(int partition, long partitionCheckpoint)
+    {
+        var all = state.State.Progress;
+        if (!all.TryGetValue(partition, out var progress))
+        {
+            progress = new PartitionProgress();
+            all[partition] = progress;
+        }
+        if (partitionCheckpoint > progress.Checkpoint)
+        {
+            progress.Checkpoint = partitionCheckpoint;
+            progress.Applied.RemoveWhere(b => b <= partitionCheckpoint);
+        }
+        return progress;
+    }
+
+    internal static ImmutableSortedDictionary<string, string> ParseDimensions(string json)
+    {
+        var builder = ImmutableSortedDictionary.CreateBuilder<string, string>(StringComparer.Ordinal);
+        using var doc = JsonDocument.Parse(json);
+        foreach (var p in doc.RootElement.EnumerateObject())
+        {
+            builder[p.Name] = p.Value.GetString() ?? "";
+        }
+        return builder.ToImmutable();
+    }
+}
