@@ -35,8 +35,10 @@ namespace Telemetry.Grains.Crash;
 /// (crashes Poisson in usage time) c and u are positively correlated, so this over-estimates V,
 /// i.e. the interval is conservative; the excess is 2R·S_cu ≈ 2R²·S_uu, negligible when the
 /// crash rate per ping is small (as it is: at most a few per thousand hours).</para>
-/// <para>χ² quantiles use the Wilson–Hilferty approximation (exact for 2 degrees of freedom),
-/// accurate to well under 1 % of the limit for the counts that matter; no numerics library.</para>
+/// <para>χ² quantiles (non-integer degrees of freedom when φ &gt; 1) are computed here, without a
+/// numerics library: by inverting the regularized incomplete gamma function (Newton from a
+/// Wilson–Hilferty start), and by Wilson–Hilferty alone above 2,000 degrees of freedom where it is
+/// accurate to better than 10⁻⁵.</para>
 /// </remarks>
 public static class CrashRates
 {
@@ -126,12 +128,14 @@ public static class CrashRates
 
     /// <summary>
     /// The <paramref name="p"/> quantile of χ² with <paramref name="dof"/> degrees of freedom
-    /// (<paramref name="z"/> = the normal quantile at p): exact for 2 degrees of freedom,
-    /// Wilson–Hilferty otherwise.
+    /// (<paramref name="z"/> = the normal quantile at p). Closed form for 2 degrees of freedom;
+    /// up to <see cref="ExactChiSquareMaxDof"/> the regularized incomplete gamma function is
+    /// inverted by safeguarded Newton steps started from Wilson–Hilferty; above it Wilson–Hilferty
+    /// alone (its relative error is then below 10⁻⁵).
     /// </summary>
     internal static double ChiSquareQuantile(double p, double z, double dof)
     {
-        if (dof <= 0)
+        if (dof <= 0 || p <= 0)
         {
             return 0;
         }
@@ -139,8 +143,107 @@ public static class CrashRates
         {
             return -2 * Math.Log(1 - p);
         }
+        double guess = WilsonHilferty(z, dof);
+        return dof > ExactChiSquareMaxDof ? guess : 2 * GammaQuantile(p, dof / 2, guess / 2);
+    }
+
+    internal const double ExactChiSquareMaxDof = 2000;
+
+    internal static double WilsonHilferty(double z, double dof)
+    {
         double a = 2 / (9 * dof);
         double t = 1 - a + z * Math.Sqrt(a);
         return t <= 0 ? 0 : dof * t * t * t;
+    }
+
+    // x with P(a, x) = p, P the regularized lower incomplete gamma function.
+    private static double GammaQuantile(double p, double a, double guess)
+    {
+        double lo = 0, hi = Math.Max(guess, a) * 2 + 10;
+        while (RegularizedGammaP(a, hi) < p)
+        {
+            lo = hi;
+            hi *= 2;
+        }
+        double x = guess > lo && guess < hi ? guess : (lo + hi) / 2;
+        double logGammaA = LogGamma(a);
+        for (int i = 0; i < 200; i++)
+        {
+            double f = RegularizedGammaP(a, x) - p;
+            if (f < 0) lo = x; else hi = x;
+            double density = x > 0 ? Math.Exp((a - 1) * Math.Log(x) - x - logGammaA) : 0;
+            double next = density > 0 ? x - f / density : double.NaN;
+            if (!(next > lo && next < hi))
+            {
+                next = (lo + hi) / 2; // bisection when Newton leaves the bracket
+            }
+            if (Math.Abs(next - x) <= 1e-13 * Math.Max(1, x))
+            {
+                return next;
+            }
+            x = next;
+        }
+        return x;
+    }
+
+    /// <summary>P(a, x): series for x &lt; a + 1, continued fraction (modified Lentz) otherwise.</summary>
+    internal static double RegularizedGammaP(double a, double x)
+    {
+        if (x <= 0)
+        {
+            return 0;
+        }
+        double logPrefix = a * Math.Log(x) - x - LogGamma(a);
+        if (x < a + 1)
+        {
+            double term = 1 / a, sum = term;
+            for (int n = 1; n < 100_000; n++)
+            {
+                term *= x / (a + n);
+                sum += term;
+                if (term < sum * 1e-16) break;
+            }
+            return Math.Min(1, sum * Math.Exp(logPrefix));
+        }
+        const double tiny = 1e-300;
+        double b = x + 1 - a, c = 1 / tiny, d = 1 / b, h = d;
+        for (int n = 1; n < 100_000; n++)
+        {
+            double an = -n * (n - a);
+            b += 2;
+            d = an * d + b;
+            if (Math.Abs(d) < tiny) d = tiny;
+            c = b + an / c;
+            if (Math.Abs(c) < tiny) c = tiny;
+            d = 1 / d;
+            double delta = d * c;
+            h *= delta;
+            if (Math.Abs(delta - 1) < 1e-16) break;
+        }
+        return Math.Max(0, 1 - Math.Exp(logPrefix) * h);
+    }
+
+    // Lanczos approximation (g = 7, 9 coefficients), relative error about 1e-15 for x > 0.
+    private static readonly double[] Lanczos =
+    [
+        0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313,
+        -176.61502916214059, 12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6,
+        1.5056327351493116e-7,
+    ];
+
+    internal static double LogGamma(double x)
+    {
+        if (x < 0.5)
+        {
+            return Math.Log(Math.PI / Math.Abs(Math.Sin(Math.PI * x))) - LogGamma(1 - x);
+        }
+        x -= 1;
+        double sum = Lanczos[0];
+        double t = x + 7.5;
+        for (int i = 1; i < Lanczos.Length; i++)
+        {
+            sum += Lanczos[i] / (x + i);
+        }
+        return 0.5 * Math.Log(2 * Math.PI) + (x + 0.5) * Math.Log(t) - t + Math.Log(sum);
     }
 }

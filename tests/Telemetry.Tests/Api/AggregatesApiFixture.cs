@@ -155,6 +155,8 @@ public sealed class AggregatesApiFixture : IAsyncLifetime
         }
         // One aurora ping: the channel the ETag and freshness tests add to.
         live.Add(UnifiedSubmission(rng, "aurora", AuroraVersion, AuroraBuild, Today));
+        // and one of version 100, which sorts above 58 only when versions are compared as numbers
+        live.Add(UnifiedSubmission(rng, "aurora", "100", AuroraBuild, Today));
 
         var statuses = new System.Collections.Concurrent.ConcurrentBag<string>();
         await Parallel.ForEachAsync(live, new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (s, _) =>

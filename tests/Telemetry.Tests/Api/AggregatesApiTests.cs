@@ -738,6 +738,24 @@ public sealed class AggregatesApiTests(PostgresFixture pg, AggregatesApiFixture 
     }
 
     [Fact]
+    public async Task If_None_Match_uses_the_weak_comparison_and_star_of_HTTP()
+    {
+        // RFC 9110 §13.1.2: If-None-Match is evaluated with the weak comparison function, and "*"
+        // matches any current representation. Proxies that compress (nginx gzip) turn "x" into W/"x".
+        string url = Q("build_id", "nightly", "58", BuildDates("58"), AggregatesPopulation.Checkerboard.Name);
+        var first = await GetAsync(url);
+        Assert.Equal(HttpStatusCode.OK, first.Status);
+        string etag = first.Response.Headers.ETag!.ToString();
+        Assert.StartsWith("\"", etag);
+        var list = await GetAsync(url, configure: r => r.Headers.TryAddWithoutValidation("If-None-Match", $"\"other\", {etag}"));
+        Assert.Equal(HttpStatusCode.NotModified, list.Status);
+        var weak = await GetAsync(url, configure: r => r.Headers.TryAddWithoutValidation("If-None-Match", "W/" + etag));
+        var star = await GetAsync(url, configure: r => r.Headers.TryAddWithoutValidation("If-None-Match", "*"));
+        Assert.True(weak.Status == HttpStatusCode.NotModified && star.Status == HttpStatusCode.NotModified,
+            $"If-None-Match: W/{etag} → {(int)weak.Status} (expected 304); If-None-Match: * → {(int)star.Status} (expected 304)");
+    }
+
+    [Fact]
     public async Task A_newly_accepted_ping_is_visible_within_10_seconds()
     {
         string date = DateTime.UtcNow.ToString("yyyyMMdd");

@@ -35,8 +35,8 @@ public sealed class CrashRatesTests
         var (rate, low, high) = CrashRates.MainCrashRate(Stats(Hours(1000), crashPings: 10));
         Assert.Equal(10.0, rate!.Value, 12);
         // Exact Poisson 95 % limits for 10 events: 4.7954, 18.3904 (per 1,000 hours here).
-        Assert.Equal(4.7954, low!.Value, 0.02);
-        Assert.Equal(18.3904, high!.Value, 0.05);
+        Assert.Equal(4.7954, low!.Value, 0.001);
+        Assert.Equal(18.3904, high!.Value, 0.001);
     }
 
     [Theory]
@@ -50,8 +50,8 @@ public sealed class CrashRatesTests
         // 1,000 hours: the rate per 1,000 hours is the count.
         var (rate, low, high) = CrashRates.MainCrashRate(Stats(Hours(1000), crashPings: crashes));
         Assert.Equal(crashes, rate!.Value, 9);
-        Assert.InRange(low!.Value, exactLow * 0.97 - 0.01, exactLow * 1.03 + 0.01);
-        Assert.InRange(high!.Value, exactHigh * 0.99, exactHigh * 1.01);
+        Assert.Equal(exactLow, low!.Value, exactLow * 1e-3);
+        Assert.Equal(exactHigh, high!.Value, exactHigh * 1e-3);
     }
 
     [Fact]
@@ -93,8 +93,8 @@ public sealed class CrashRatesTests
         var pings = Enumerable.Range(0, 100).Select(i => (3600L, i < 10 ? 1L : 0L));
         var (rate, low, high) = CrashRates.ContentCrashRate(Stats(pings));
         Assert.Equal(100, rate!.Value, 9);
-        Assert.Equal(47.954, low!.Value, 0.2);
-        Assert.Equal(183.904, high!.Value, 0.5);
+        Assert.Equal(47.954, low!.Value, 0.01);
+        Assert.Equal(183.904, high!.Value, 0.01);
     }
 
     [Fact]
@@ -107,7 +107,7 @@ public sealed class CrashRatesTests
         // φ = n/(n−1)·(Σc² − C²/n)/C = 100/99·99/10 = 10, one effective event scaled by 10:
         // [10·χ²(0.025; 2)/2, 10·χ²(0.975; 4)/2] per 100 hours = [2.53, 557.2] per 1,000 hours.
         Assert.Equal(-Math.Log(0.975) * 100, low!.Value, 6);
-        Assert.Equal(557.2, high!.Value, 557.2 * 0.01);
+        Assert.Equal(557.16, high!.Value, 0.01);
     }
 
     [Fact]
@@ -158,12 +158,29 @@ public sealed class CrashRatesTests
         Assert.Equal(100 + 1.96, high!.Value, 0.05);
     }
 
+    [Theory]
+    [InlineData(1, 0.975, 5.023886)]
+    [InlineData(3, 0.025, 0.2157953)]
+    [InlineData(4, 0.025, 0.4844186)]
+    [InlineData(4, 0.975, 11.14329)]
+    [InlineData(20, 0.025, 9.590777)]
+    [InlineData(22, 0.975, 36.78071)]
+    [InlineData(0.5, 0.975, 3.5265)]
+    [InlineData(200, 0.025, 162.728)]
+    [InlineData(200, 0.975, 241.058)]
+    [InlineData(5000, 0.975, 5197.6)]
+    public void Chi_square_quantiles_match_tables(double dof, double p, double expected)
+    {
+        double z = p > 0.5 ? CrashRates.Z : -CrashRates.Z;
+        Assert.Equal(expected, CrashRates.ChiSquareQuantile(p, z, dof), expected * 2e-4);
+    }
+
     [Fact]
     public void Variance_of_a_sum_is_exact_for_large_values()
     {
         // 10^9 pings of 90,000 s: Σu² = 8.1e18 fits a long; n·Σu² − (Σu)² is exactly 0.
         Assert.Equal(0, CrashRates.VarianceOfSum(1_000_000_000, 90_000L * 1_000_000_000, 8_100_000_000L * 1_000_000_000));
-        Assert.Equal(2.0, CrashRates.VarianceOfSum(2, 2, 2)); // values 0 and 2: n/(n−1)·Σ(x − x̄)² = 2·2
+        Assert.Equal(4.0, CrashRates.VarianceOfSum(2, 2, 4)); // values 0 and 2: n/(n−1)·Σ(x − x̄)² = 2·2
         Assert.Equal(0, CrashRates.VarianceOfSum(1, 5, 25));
     }
 }

@@ -17,8 +17,9 @@ public sealed class SiloHost : IAsyncDisposable
 
     private readonly WebApplication _app;
 
-    private SiloHost(WebApplication app, string baseUrl, int gatewayPort)
+    private SiloHost(WebApplication app, string baseUrl, int gatewayPort, string clusterId)
     {
+        ClusterId = clusterId;
         _app = app;
         BaseUrl = baseUrl;
         GatewayPort = gatewayPort;
@@ -27,6 +28,7 @@ public sealed class SiloHost : IAsyncDisposable
 
     public string BaseUrl { get; }
     public int GatewayPort { get; }
+    public string ClusterId { get; }
     public HttpClient Http { get; }
     public IServiceProvider Services => _app.Services;
     public IGrainFactory Grains => _app.Services.GetRequiredService<IGrainFactory>();
@@ -34,13 +36,14 @@ public sealed class SiloHost : IAsyncDisposable
     public static async Task<SiloHost> StartAsync(string? connectionString = null, params string[] extraArgs)
     {
         int http = TestPaths.FreePort(), silo = TestPaths.FreePort(), gateway = TestPaths.FreePort();
+        string clusterId = $"test-{Guid.NewGuid():N}";
         var args = new List<string>
         {
             "--urls", $"http://127.0.0.1:{http}",
             "--environment", "Development",
             $"--Orleans:SiloPort={silo}",
             $"--Orleans:GatewayPort={gateway}",
-            $"--Orleans:ClusterId=test-{Guid.NewGuid():N}",
+            $"--Orleans:ClusterId={clusterId}",
             $"--Admin:Tokens:0={AdminToken}",
             $"--Aggregates:ReadTokens:0={ReadToken}",
             $"--Probes:SeedDirectory={TestPaths.ProbeSeeds}",
@@ -55,7 +58,7 @@ public sealed class SiloHost : IAsyncDisposable
         args.AddRange(extraArgs);
         var app = await SiloApp.BuildAsync([.. args]);
         await app.StartAsync();
-        return new SiloHost(app, $"http://127.0.0.1:{http}", gateway);
+        return new SiloHost(app, $"http://127.0.0.1:{http}", gateway, clusterId);
     }
 
     /// <summary>Posts a body to the submit endpoint.</summary>
