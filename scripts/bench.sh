@@ -20,6 +20,7 @@
 #   BENCH_OUT=file.md         also write the table there
 #   BENCH_KEEP=1              keep the temp dir (PostgreSQL data, silo log)
 #   BENCH_SKIP_BUILD=1        do not build (use the existing Release outputs)
+#   BENCH_SILO_ARGS="..."     extra silo arguments for experiments (e.g. --Ingest:CheckpointSeconds=30)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -85,7 +86,7 @@ mkdir -p "$PGDATA"
 if [ "$(id -u)" = "0" ]; then chown postgres "$WORK" "$PGDATA"; chmod 755 "$WORK"; fi
 as_pg "'$PG_BIN/initdb' -D '$PGDATA' -U postgres -A trust -E UTF8 --no-sync" >"$WORK/initdb.log" 2>&1
 as_pg "'$PG_BIN/pg_ctl' -D '$PGDATA' -l '$PGDATA/server.log' -w -t 60 start \
-  -o \"-c listen_addresses=127.0.0.1 -p $PG_PORT -k '$PGDATA' -c max_connections=200 -c shared_buffers=256MB -c unix_socket_permissions=0700 -c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=all\"" >/dev/null
+  -o \"-c listen_addresses=127.0.0.1 -p $PG_PORT -k '$PGDATA' -c max_connections=200 -c shared_buffers=256MB -c unix_socket_permissions=0700 -c shared_preload_libraries=pg_stat_statements\"" >/dev/null
 PG_STARTED=1
 PG_PID="$(head -n 1 "$PGDATA/postmaster.pid")"
 
@@ -96,7 +97,7 @@ dotnet "$SILO_DLL" --urls "http://127.0.0.1:$HTTP_PORT" \
   --Orleans:SiloPort="$SILO_PORT" --Orleans:GatewayPort="$GW_PORT" \
   --Bench:Endpoints=true --Admin:Tokens:0=bench \
   --Aggregates:RestrictedChannels:0=none --Aggregates:ReadTokens:0=bench \
-  --Logging:LogLevel:Default=Warning >"$SILO_LOG" 2>&1 &
+  --Logging:LogLevel:Default=Warning ${BENCH_SILO_ARGS:-} >"$SILO_LOG" 2>&1 &
 SILO_PID=$!
 
 if ! bench wait-ready "http://127.0.0.1:$HTTP_PORT" 120; then

@@ -11,6 +11,7 @@ public sealed record PushedBatch
     [Id(1)] public required DateTimeOffset OldestReceivedAt { get; init; }
     [Id(2)] public required ImmutableDictionary<string, AggregateDelta> Deltas { get; init; }
     [Id(3)] public int Pings { get; init; }
+    [Id(4)] public ImmutableDictionary<string, Telemetry.Contracts.Crash.CrashDelta> CrashDeltas { get; init; } = ImmutableDictionary<string, Telemetry.Contracts.Crash.CrashDelta>.Empty;
 }
 
 /// <summary>A partition's progress.</summary>

@@ -39,6 +39,12 @@ public sealed class DecodedPing
     public List<Contribution> Contributions { get; } = new(128);
     /// <summary>Names of histograms skipped as invalid (counted under invalid_histogram).</summary>
     public List<string> InvalidHistograms { get; } = new();
+    /// <summary>What the ping contributes to crash aggregates (spec 40), or why it does not.</summary>
+    public Telemetry.Grains.Crash.CrashDecodeResult Crash { get; set; }
+
+    /// <summary>The server's UTC receive date.</summary>
+    public DateOnly SubmissionDate { get; init; }
+
     /// <summary>URL segments that disagreed with the body (the body wins).</summary>
     public int DimensionMismatches { get; set; }
 

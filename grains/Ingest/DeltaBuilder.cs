@@ -11,9 +11,14 @@ public sealed class DeltaBuilder
 {
     private readonly Dictionary<string, AggregateDelta> _deltas = new(StringComparer.Ordinal);
     private readonly Func<string, bool>? _keyFilter;
+    private readonly Telemetry.Grains.Crash.CrashDeltaBuilder _crash;
 
     /// <param name="keyFilter">When given, only aggregates whose grain key it accepts are built (reprocessing).</param>
-    public DeltaBuilder(Func<string, bool>? keyFilter = null) => _keyFilter = keyFilter;
+    public DeltaBuilder(Func<string, bool>? keyFilter = null)
+    {
+        _keyFilter = keyFilter;
+        _crash = new Telemetry.Grains.Crash.CrashDeltaBuilder(keyFilter);
+    }
 
     public int Pings { get; private set; }
 
@@ -26,6 +31,7 @@ public sealed class DeltaBuilder
         var (buildIdKey, submissionDateKey) = KeysOf(ping);
         AddTo(buildIdKey, ping);
         AddTo(submissionDateKey, ping);
+        _crash.Add(ping.Crash, ping.SubmissionDate);
     }
 
     /// <summary>The grain keys a ping contributes to (both families).</summary>
@@ -37,6 +43,9 @@ public sealed class DeltaBuilder
     }
 
     public ImmutableDictionary<string, AggregateDelta> Build() => _deltas.ToImmutableDictionary(StringComparer.Ordinal);
+
+    /// <summary>The crash aggregate deltas (spec 40) of the same pings.</summary>
+    public ImmutableDictionary<string, Telemetry.Contracts.Crash.CrashDelta> BuildCrash() => _crash.Build();
 
     private void AddTo(string key, DecodedPing ping)
     {

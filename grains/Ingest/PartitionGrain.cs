@@ -2,6 +2,7 @@ using System.Collections.Immutable;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Telemetry.Contracts.Aggregates;
+using Telemetry.Contracts.Crash;
 using Telemetry.Contracts.Ingest;
 using Telemetry.Grains.Registry;
 
@@ -68,7 +69,7 @@ public sealed partial class PartitionGrain(
             {
                 continue;
             }
-            await ApplyAsync(batch.BatchId, batch.Deltas);
+            await ApplyAsync(batch.BatchId, batch.Deltas, batch.CrashDeltas);
         }
     }
 
@@ -242,10 +243,11 @@ public sealed partial class PartitionGrain(
         }
         var results = await Task.WhenAll(expected.Select(async kv =>
         {
-            var grain = GrainFactory.GetGrain<IAggregateGrain>(kv.Key);
             for (int attempt = 0; attempt < 3; attempt++)
             {
-                var missing = await grain.Persist(Partition, kv.Value.ToImmutableArray());
+                var missing = IsCrashKey(kv.Key)
+                    ? await GrainFactory.GetGrain<ICrashAggregateGrain>(kv.Key).Persist(Partition, kv.Value.ToImmutableArray())
+                    : await GrainFactory.GetGrain<IAggregateGrain>(kv.Key).Persist(Partition, kv.Value.ToImmutableArray());
                 if (missing.IsEmpty)
                 {
                     return true;
@@ -286,21 +288,32 @@ public sealed partial class PartitionGrain(
             builder.Add(ping);
         }
         var deltas = builder.Build();
+        var crashDeltas = builder.BuildCrash();
         if (targetFilter is not null)
         {
-            var only = deltas.TryGetValue(targetFilter, out var d) ? d : new AggregateDelta();
-            await GrainFactory.GetGrain<IAggregateGrain>(targetFilter).Apply(Partition, batchId, state.State.Checkpoint, only);
+            if (IsCrashKey(targetFilter))
+            {
+                var crash = crashDeltas.TryGetValue(targetFilter, out var c) ? c : new CrashDelta();
+                await GrainFactory.GetGrain<ICrashAggregateGrain>(targetFilter).Apply(Partition, batchId, state.State.Checkpoint, crash);
+            }
+            else
+            {
+                var only = deltas.TryGetValue(targetFilter, out var d) ? d : new AggregateDelta();
+                await GrainFactory.GetGrain<IAggregateGrain>(targetFilter).Apply(Partition, batchId, state.State.Checkpoint, only);
+            }
             return;
         }
         _recovered++;
-        await ApplyAsync(batchId, deltas);
+        await ApplyAsync(batchId, deltas, crashDeltas);
     }
 
-    private async Task ApplyAsync(long batchId, ImmutableDictionary<string, AggregateDelta> deltas)
+    private async Task ApplyAsync(long batchId, ImmutableDictionary<string, AggregateDelta> deltas, ImmutableDictionary<string, CrashDelta> crashDeltas)
     {
         long checkpoint = state.State.Checkpoint;
-        await Task.WhenAll(deltas.Select(kv => GrainFactory.GetGrain<IAggregateGrain>(kv.Key).Apply(Partition, batchId, checkpoint, kv.Value)));
-        _applied[batchId] = new AppliedBatch(deltas.Keys.ToImmutableArray());
+        await Task.WhenAll(
+            deltas.Select(kv => GrainFactory.GetGrain<IAggregateGrain>(kv.Key).Apply(Partition, batchId, checkpoint, kv.Value))
+            .Concat(crashDeltas.Select(kv => GrainFactory.GetGrain<ICrashAggregateGrain>(kv.Key).Apply(Partition, batchId, checkpoint, kv.Value))));
+        _applied[batchId] = new AppliedBatch(deltas.Keys.Concat(crashDeltas.Keys).ToImmutableArray());
         state.State.BatchesApplied++;
         var fresh = deltas.Keys.Where(k => !_registeredKeys.Contains(k)).ToImmutableArray();
         if (!fresh.IsEmpty)
@@ -309,6 +322,8 @@ public sealed partial class PartitionGrain(
             _registeredKeys.UnionWith(fresh);
         }
     }
+
+    private static bool IsCrashKey(string key) => key.StartsWith("crash\u001f", StringComparison.Ordinal);
 
     [LoggerMessage(EventId = 2003, Level = LogLevel.Warning, Message = "Partition {Partition}: pause lease expired without Resume; applying again")]
     private static partial void LogLeaseExpired(ILogger logger, int partition);

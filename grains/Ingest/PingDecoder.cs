@@ -68,7 +68,7 @@ public static class PingDecoder
             OsVersion = NormalizeOsVersion(os, raw.OsVersion ?? ""),
             SubmissionDate = submissionDate.ToString("yyyyMMdd"),
         };
-        var ping = new DecodedPing { Dimensions = dims, Raw = raw, DimensionMismatches = mismatches };
+        var ping = new DecodedPing { Dimensions = dims, Raw = raw, DimensionMismatches = mismatches, SubmissionDate = submissionDate };
 
         string? revision = raw.IsClassic ? RevisionHash(raw.Revision) : raw.Revision;
         var definitions = probes.Resolve(revision, channel);

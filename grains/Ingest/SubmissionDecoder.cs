@@ -8,13 +8,15 @@ namespace Telemetry.Grains.Ingest;
 /// </summary>
 public static class SubmissionDecoder
 {
-    public static DecodedPing Decode(ReadOnlyMemory<byte> body, bool declaredGzip, long maxInflated, SubmissionPath path, DateOnly submissionDate, ProbeSnapshot probes, DecodeSettings settings)
+    public static DecodedPing Decode(ReadOnlyMemory<byte> body, bool declaredGzip, long maxInflated, SubmissionPath path, DateOnly submissionDate, ProbeSnapshot probes, DecodeSettings settings, string? country = null)
     {
         var json = PayloadInflater.Inflate(body, declaredGzip, maxInflated, out var rented);
         try
         {
             var raw = PingReader.Read(json);
-            return PingDecoder.Decode(raw, path, submissionDate, probes, settings);
+            var ping = PingDecoder.Decode(raw, path, submissionDate, probes, settings);
+            ping.Crash = Telemetry.Grains.Crash.CrashPingDecoder.Decode(raw, Telemetry.Grains.Crash.CrashPingDecoder.DocTypeOf(raw, path.DocType), country, submissionDate);
+            return ping;
         }
         finally
         {

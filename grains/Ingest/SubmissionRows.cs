@@ -14,7 +14,7 @@ public static class SubmissionRows
         try
         {
             var path = SubmissionPath.Parse(row.Path);
-            ping = SubmissionDecoder.Decode(row.Body, false, maxInflated, path, row.SubmissionDate, probes, settings);
+            ping = SubmissionDecoder.Decode(row.Body, false, maxInflated, path, row.SubmissionDate, probes, settings, row.Country);
             return true;
         }
         catch (PingFormatException)

@@ -5,7 +5,9 @@ using Orleans.Dashboard;
 using Telemetry.Grains;
 using Telemetry.Grains.Ingest;
 using Telemetry.Grains.Registry;
+using Telemetry.Grains.Crash;
 using Telemetry.Silo.Aggregates;
+using Telemetry.Silo.Crash;
 using Telemetry.Silo.Ingest;
 using Telemetry.Silo.Operations;
 using Telemetry.Silo.Probes;
@@ -90,16 +92,19 @@ public static class TelemetryHosting
         services.AddOptions<ProbeOptions>().BindConfiguration(ProbeOptions.Section).ValidateOnStart();
         services.AddOptions<AdminOptions>().BindConfiguration(AdminOptions.Section).ValidateOnStart();
         services.AddOptions<CountryOptions>().BindConfiguration(CountryOptions.Section).ValidateOnStart();
+        services.AddOptions<CrashOptions>().BindConfiguration(CrashOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton(sp => new DecodeSettings(sp.GetRequiredService<IOptions<AggregatesOptions>>().Value.ExcludedMetrics));
 
         string? cs = builder.Configuration.ConnectionString();
         if (cs is null)
         {
             services.AddSingleton<ILandingLog>(sp => new MemoryLandingLog(sp.GetRequiredService<IOptions<IngestOptions>>().Value.MemoryLogMaxBytes));
+            services.AddSingleton<ICrashProjectionStore, NoCrashProjection>();
         }
         else
         {
             services.AddSingleton<ILandingLog>(_ => new PostgresLandingLog(cs));
+            services.AddSingleton<ICrashProjectionStore>(_ => new PostgresCrashProjectionStore(cs));
         }
         services.AddSingleton<ProbeSnapshotCache>();
         services.AddSingleton<IProbeSnapshotSource>(sp => sp.GetRequiredService<ProbeSnapshotCache>());
@@ -140,6 +145,7 @@ public static class TelemetryHosting
         app.UseCors();
         app.MapIngestApi();
         app.MapAggregatesApi();
+        app.MapCrashApi();
         app.MapProbesApi();
         app.MapAdminApi();
         app.MapOperations();

@@ -82,6 +82,7 @@ public sealed partial class AggregationFeeder(IGrainFactory grains, IOptions<Ing
                     BatchId = kv.Key.Batch,
                     OldestReceivedAt = kv.Value.Oldest,
                     Deltas = kv.Value.Builder.Build(),
+                    CrashDeltas = kv.Value.Builder.BuildCrash(),
                     Pings = kv.Value.Builder.Pings,
                 }).ToImmutableArray();
                 try

@@ -112,6 +112,10 @@ public sealed partial class ImportJobs(
                 string.Join('/', path.DocId, path.DocType, path.AppName, path.AppVersion, path.Channel, path.BuildId), record.Body, null);
             var outcome = await committer.LandAsync(entry, ping, CancellationToken.None);
             counters.Accepted(record.Body.Length, outcome == LandingOutcome.Duplicate);
+            if (outcome == LandingOutcome.Stored)
+            {
+                counters.CrashOutcome(ping.Crash);
+            }
             count(outcome == LandingOutcome.Duplicate ? "duplicate" : "imported");
         }
         catch (PingFormatException e)

@@ -72,7 +72,7 @@ public static partial class IngestApi
             DecodedPing ping;
             try
             {
-                ping = SubmissionDecoder.Decode(body, declaredGzip, opts.MaxInflatedBytes, path, submissionDate, probes.Current, decodeSettings);
+                ping = SubmissionDecoder.Decode(body, declaredGzip, opts.MaxInflatedBytes, path, submissionDate, probes.Current, decodeSettings, CountryOf(request, countryOptions.Value));
             }
             catch (PingFormatException e)
             {
@@ -97,6 +97,7 @@ public static partial class IngestApi
             {
                 counters.InvalidHistograms(ping.InvalidHistograms);
                 counters.DimensionMismatches(ping.DimensionMismatches);
+                counters.CrashOutcome(ping.Crash);
             }
             return TypedResults.Text(outcome == LandingOutcome.Duplicate ? "OK (duplicate)" : "OK");
         }

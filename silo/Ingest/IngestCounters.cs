@@ -19,6 +19,8 @@ public sealed class IngestCounters : IDisposable
     private readonly Counter<long> _bytes;
     private readonly Counter<long> _invalidHistograms;
     private readonly Counter<long> _mismatches;
+    private readonly Counter<long> _crashRejected;
+    private readonly Counter<long> _crashAggregated;
     private long _pendingAccepted, _pendingDuplicates, _pendingBytes;
     private readonly ConcurrentDictionary<string, long> _pendingRejected = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, long> _pendingInvalid = new(StringComparer.Ordinal);
@@ -31,6 +33,8 @@ public sealed class IngestCounters : IDisposable
         _bytes = _meter.CreateCounter<long>("telemetry_ingest_bytes", unit: "By", description: "Bytes received in submit bodies");
         _invalidHistograms = _meter.CreateCounter<long>("telemetry_ingest_invalid_histograms", description: "Histograms skipped as invalid");
         _mismatches = _meter.CreateCounter<long>("telemetry_ingest_dimension_mismatches", description: "URL segments that disagreed with the body");
+        _crashRejected = _meter.CreateCounter<long>("telemetry_crash_rejected", description: "Main and crash pings left out of crash aggregates, by reason");
+        _crashAggregated = _meter.CreateCounter<long>("telemetry_crash_aggregated", description: "Main and crash pings added to crash aggregates");
     }
 
     public Meter Meter => _meter;
@@ -64,6 +68,18 @@ public sealed class IngestCounters : IDisposable
         {
             _invalidHistograms.Add(1);
             _pendingInvalid.AddOrUpdate(metric, 1, static (_, n) => n + 1);
+        }
+    }
+
+    public void CrashOutcome(in Telemetry.Grains.Crash.CrashDecodeResult result)
+    {
+        if (result.RejectionName is { } reason)
+        {
+            _crashRejected.Add(1, new KeyValuePair<string, object?>("reason", reason));
+        }
+        else if (result.Contribution is not null)
+        {
+            _crashAggregated.Add(1);
         }
     }
 

@@ -1,6 +1,7 @@
 using System.Collections.Immutable;
 using Microsoft.Extensions.Options;
 using Telemetry.Contracts.Aggregates;
+using Telemetry.Contracts.Crash;
 using Telemetry.Contracts.Ingest;
 using Telemetry.Contracts.Jobs;
 using Telemetry.Grains.Ingest;
@@ -104,6 +105,24 @@ public sealed partial class ReprocessJobs(
             }
             await grains.GetGrain<ICatalogGrain>(0).Register(rebuilt.Keys.ToImmutableArray());
             counts["aggregates_replaced"] = keys.Count;
+
+            // Crash aggregates are keyed by submission date: the range's rows rebuild them completely.
+            var crash = builder.BuildCrash();
+            var crashKeys = new HashSet<string>(crash.Keys, StringComparer.Ordinal);
+            var crashDates = Enumerable.Range(0, to.DayNumber - from.DayNumber + 1).Select(i => from.AddDays(i).ToString("yyyy-MM-dd")).ToList();
+            foreach (var date in crashDates)
+            {
+                crashKeys.UnionWith(await grains.GetGrain<ICrashDateGrain>(date).GetAggregates());
+            }
+            foreach (var key in crashKeys)
+            {
+                await grains.GetGrain<ICrashAggregateGrain>(key).Replace(crash.GetValueOrDefault(key) ?? new CrashDelta(), checkpoints);
+            }
+            foreach (var date in crashDates)
+            {
+                await grains.GetGrain<ICrashDateGrain>(date).ProjectNow();
+            }
+            counts["crash_aggregates_replaced"] = crashKeys.Count;
             var final = new JobStatus
             {
                 Id = id, Kind = "reprocess", State = "succeeded", Progress = 1, StartedAt = started,

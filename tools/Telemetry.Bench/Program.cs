@@ -1182,14 +1182,20 @@ public sealed class PgStats(string connectionString)
             {
                 walBytes = Convert.ToInt64(await cmd.ExecuteScalarAsync(), CultureInfo.InvariantCulture);
             }
-            long stateBytes = 0, stateRows = 0;
-            await using (var cmd = new NpgsqlCommand("SELECT coalesce(sum(length(payloadbinary)), 0)::bigint, count(*) FROM orleansstorage", conn))
+            long stateBytes = 0, stateRows = 0, largest = 0, largestStored = 0;
+            await using (var cmd = new NpgsqlCommand("""
+                SELECT coalesce(sum(length(payloadbinary)), 0)::bigint, count(*),
+                       coalesce(max(length(payloadbinary)), 0)::bigint, coalesce(max(pg_column_size(payloadbinary)), 0)::bigint
+                FROM orleansstorage
+                """, conn))
             await using (var r = await cmd.ExecuteReaderAsync())
             {
                 if (await r.ReadAsync())
                 {
                     stateBytes = r.GetInt64(0);
                     stateRows = r.GetInt64(1);
+                    largest = r.GetInt64(2);
+                    largestStored = r.GetInt64(3);
                 }
             }
             string G(string key, string label, bool perRow)
@@ -1210,7 +1216,7 @@ public sealed class PgStats(string connectionString)
                 G("list", "batch listings", false),
                 G("statewrite", "grain state writes", false),
                 G("other", "other statements", false),
-                FormattableString.Invariant($"WAL {walBytes / 1048576.0:N0} MiB ({walBytes / 1048576.0 / Math.Max(seconds, 0.001):F1} MiB/s); grain state in orleansstorage {stateBytes / 1048576.0:N1} MiB in {stateRows:N0} rows"));
+                FormattableString.Invariant($"WAL {walBytes / 1048576.0:N0} MiB ({walBytes / 1048576.0 / Math.Max(seconds, 0.001):F1} MiB/s); grain state in orleansstorage {stateBytes / 1048576.0:N1} MiB in {stateRows:N0} rows, largest {largest / 1024.0:N0} KiB ({largestStored / 1024.0:N0} KiB after pglz); every state write rewrites the whole row"));
         }
         catch (Exception e) when (e is NpgsqlException or InvalidOperationException)
         {

@@ -231,6 +231,7 @@ public static class AggregatesPopulation
     public static readonly HistSpec BinaryType = HistSpec.Cat("APPLICATION_REPUTATION_BINARY_TYPE", 5);
     public static readonly HistSpec Verdict2 = HistSpec.Cat("APPLICATION_REPUTATION_SERVER_VERDICT_2", 6);
     public static readonly HistSpec Severity = HistSpec.Exp("CHECKERBOARD_SEVERITY", 1, 1073741824, 50);
+    public static readonly HistSpec CompositeTime = HistSpec.Exp("COMPOSITE_TIME", 1, 1000, 50);
     // Not in any revision: aggregated with the layout the ping declares.
     public static readonly HistSpec Undeclared = HistSpec.Lin("TEST_UNDECLARED_LINEAR_MS", 1, 100, 10);
 
@@ -438,9 +439,22 @@ public static class AggregatesPopulation
             Record(TabCountScalar, "", "content", SpecLayouts.Observe(SpecLayouts.Scalars, contentTabs), contentTabs);
             content["scalars"] = new JsonObject { ["browser.engagement.max_concurrent_tab_count"] = contentTabs };
         }
+        if (rng.NextDouble() < 0.3)
+        {
+            var contentVerdicts = new JsonObject { [VerdictKeys[rng.Next(VerdictKeys.Length)]] = null };
+            string key = contentVerdicts.First().Key;
+            contentVerdicts[key] = Hist(Verdict2, key, "content");
+            content["keyedHistograms"] = new JsonObject { [Verdict2.Name] = contentVerdicts };
+        }
+        var parent = new JsonObject { ["scalars"] = parentScalars, ["keyedScalars"] = parentKeyedScalars };
+        if (rng.NextDouble() < 0.5)
+        {
+            // processes.parent.histograms is the parent process too
+            parent["histograms"] = new JsonObject { [CompositeTime.Name] = Hist(CompositeTime, "", "parent") };
+        }
         var processes = new JsonObject
         {
-            ["parent"] = new JsonObject { ["scalars"] = parentScalars, ["keyedScalars"] = parentKeyedScalars },
+            ["parent"] = parent,
             ["content"] = content,
         };
         if (rng.NextDouble() < 0.3)
