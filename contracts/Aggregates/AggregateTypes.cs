@@ -14,6 +14,14 @@ public static class AggregateFamily
     public static string GrainKey(string family, string channel, string version, string date) =>
         string.Join('\u001f', family, channel, version, date);
 
+    /// <summary>Parses a key written by <see cref="GrainKey"/>; false for anything else.</summary>
+    public static bool TryParseGrainKey(string key, out (string Family, string Channel, string Version, string Date) parts)
+    {
+        var split = key.Split('\u001f');
+        parts = split.Length == 4 ? (split[0], split[1], split[2], split[3]) : default;
+        return split.Length == 4;
+    }
+
     public static (string Family, string Channel, string Version, string Date) ParseGrainKey(string key)
     {
         var parts = key.Split('\u001f');

@@ -13,14 +13,17 @@ public sealed partial class AggregateGrain(
     ILogger<AggregateGrain> logger) : Grain, IAggregateGrain
 {
     private Dictionary<string, List<SeriesKey>>? _byMetric;
+    // DataVersion restarts from the persisted value after a crash; the salt keeps ETags of the
+    // new activation from repeating ones handed out for different data before.
+    private readonly long _salt = Random.Shared.NextInt64(1, 1L << 40) << 20;
     private bool _dirty;
 
-    async Task IAggregateGrain.Apply(int partition, long batchId, long partitionCheckpoint, AggregateDelta delta)
+    Task IAggregateGrain.Apply(int partition, long batchId, long partitionCheckpoint, AggregateDelta delta)
     {
         var progress = Progress(partition, partitionCheckpoint);
-        if (batchId <= progress.Checkpoint || !progress.Applied.Add(batchId))
+        if (!progress.TryApply(batchId))
         {
-            return;
+            return Task.CompletedTask;
         }
         var s = state.State;
         foreach (var (metric, layout) in delta.Layouts)
@@ -57,13 +60,13 @@ public sealed partial class AggregateGrain(
         s.Pings += delta.Pings;
         s.DataVersion++;
         _dirty = true;
-        await Task.CompletedTask;
+        return Task.CompletedTask;
     }
 
     async Task<ImmutableArray<long>> IAggregateGrain.Persist(int partition, ImmutableArray<long> expectedBatches)
     {
         var progress = Progress(partition, 0);
-        var missing = expectedBatches.Where(b => b > progress.Checkpoint && !progress.Applied.Contains(b)).ToImmutableArray();
+        var missing = progress.Missing(expectedBatches);
         if (missing.IsEmpty && _dirty)
         {
             await state.WriteStateAsync();
@@ -77,7 +80,7 @@ public sealed partial class AggregateGrain(
         var s = state.State;
         if (!s.Layouts.TryGetValue(query.Metric, out var layout))
         {
-            return Task.FromResult(new AggregateResult { DataVersion = s.DataVersion });
+            return Task.FromResult(new AggregateResult { DataVersion = _salt + s.DataVersion });
         }
         _byMetric ??= BuildIndex(s.Series.Keys);
         var byLabel = new SortedDictionary<string, HistogramAccumulator>(StringComparer.Ordinal);
@@ -105,7 +108,7 @@ public sealed partial class AggregateGrain(
             Sum = kv.Value.Sum,
             Count = kv.Value.Count,
         }).ToImmutableArray();
-        return Task.FromResult(new AggregateResult { DataVersion = s.DataVersion, Layout = layout, Labels = labels });
+        return Task.FromResult(new AggregateResult { DataVersion = _salt + s.DataVersion, Layout = layout, Labels = labels });
     }
 
     Task<FilterValues> IAggregateGrain.GetFilters()
@@ -147,22 +150,8 @@ public sealed partial class AggregateGrain(
         }
     }
 
-    private PartitionProgress Progress(int partition, long partitionCheckpoint)
-    {
-        var all = state.State.Progress;
-        if (!all.TryGetValue(partition, out var progress))
-        {
-            progress = new PartitionProgress();
-            all[partition] = progress;
-        }
-        if (partitionCheckpoint > progress.Checkpoint)
-        {
-            // Batches at or below a durable partition checkpoint can never be sent again.
-            progress.Checkpoint = partitionCheckpoint;
-            progress.Applied.RemoveWhere(b => b <= partitionCheckpoint);
-        }
-        return progress;
-    }
+    private PartitionProgress Progress(int partition, long partitionCheckpoint) =>
+        PartitionProgress.Of(state.State.Progress, partition, partitionCheckpoint);
 
     private static bool Matches(in SeriesKey key, AggregateQuery q) =>
         (q.Application is null || key.Application == q.Application)

@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using Telemetry.Contracts.Aggregates;
 
 namespace Telemetry.Grains.Aggregates;
@@ -10,6 +11,32 @@ public sealed class PartitionProgress
     [Id(0)] public long Checkpoint { get; set; }
     /// <summary>Batches above the checkpoint already applied.</summary>
     [Id(1)] public HashSet<long> Applied { get; set; } = new();
+
+    /// <summary>
+    /// The progress of <paramref name="partition"/>, learning the partition's durable checkpoint:
+    /// batches at or below it can never be sent again, so their ids are forgotten.
+    /// </summary>
+    public static PartitionProgress Of(Dictionary<int, PartitionProgress> all, int partition, long partitionCheckpoint)
+    {
+        if (!all.TryGetValue(partition, out var progress))
+        {
+            progress = new PartitionProgress();
+            all[partition] = progress;
+        }
+        if (partitionCheckpoint > progress.Checkpoint)
+        {
+            progress.Checkpoint = partitionCheckpoint;
+            progress.Applied.RemoveWhere(b => b <= partitionCheckpoint);
+        }
+        return progress;
+    }
+
+    /// <summary>Records <paramref name="batchId"/> as applied; false when it already was (the delta must be ignored).</summary>
+    public bool TryApply(long batchId) => batchId > Checkpoint && Applied.Add(batchId);
+
+    /// <summary>The expected batches this state does not hold.</summary>
+    public System.Collections.Immutable.ImmutableArray<long> Missing(System.Collections.Immutable.ImmutableArray<long> expected) =>
+        expected.Where(b => b > Checkpoint && !Applied.Contains(b)).ToImmutableArray();
 }
 
 /// <summary>The persisted state of an aggregate grain (serialized with the Orleans serializer: keep ids stable).</summary>

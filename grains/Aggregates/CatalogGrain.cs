@@ -40,7 +40,9 @@ public sealed class CatalogGrain(
             .ToImmutableArray());
 
     private IEnumerable<(string Family, string Channel, string Version, string Date)> Parsed(string family) =>
-        state.State.Keys.Select(AggregateFamily.ParseGrainKey).Where(k => k.Family == family);
+        state.State.Keys
+            .Select(k => AggregateFamily.TryParseGrainKey(k, out var parts) ? parts : default)
+            .Where(k => k.Family == family);
 }
 
 /// <summary>Orders major versions numerically when both are numbers ("9" before "41"), else ordinally.</summary>

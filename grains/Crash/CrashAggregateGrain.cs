@@ -28,7 +28,7 @@ public sealed class CrashAggregateGrain(
     async Task ICrashAggregateGrain.Apply(int partition, long batchId, long partitionCheckpoint, CrashDelta delta)
     {
         var progress = Progress(partition, partitionCheckpoint);
-        if (batchId <= progress.Checkpoint || !progress.Applied.Add(batchId))
+        if (!progress.TryApply(batchId))
         {
             return;
         }
@@ -52,7 +52,7 @@ public sealed class CrashAggregateGrain(
     async Task<ImmutableArray<long>> ICrashAggregateGrain.Persist(int partition, ImmutableArray<long> expectedBatches)
     {
         var progress = Progress(partition, 0);
-        var missing = expectedBatches.Where(b => b > progress.Checkpoint && !progress.Applied.Contains(b)).ToImmutableArray();
+        var missing = progress.Missing(expectedBatches);
         if (missing.IsEmpty && _dirty)
         {
             await state.WriteStateAsync();
@@ -110,21 +110,8 @@ public sealed class CrashAggregateGrain(
         _projectionNotified = true;
     }
 
-    private PartitionProgress Progress(int partition, long partitionCheckpoint)
-    {
-        var all = state.State.Progress;
-        if (!all.TryGetValue(partition, out var progress))
-        {
-            progress = new PartitionProgress();
-            all[partition] = progress;
-        }
-        if (partitionCheckpoint > progress.Checkpoint)
-        {
-            progress.Checkpoint = partitionCheckpoint;
-            progress.Applied.RemoveWhere(b => b <= partitionCheckpoint);
-        }
-        return progress;
-    }
+    private PartitionProgress Progress(int partition, long partitionCheckpoint) =>
+        PartitionProgress.Of(state.State.Progress, partition, partitionCheckpoint);
 
     internal static ImmutableSortedDictionary<string, string> ParseDimensions(string json)
     {

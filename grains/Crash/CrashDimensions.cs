@@ -96,17 +96,20 @@ public static class CrashDimensions
         return builder.ToImmutable();
     }
 
-    /// <summary>Replaces every non-ASCII character (Unicode scalar value; invalid UTF-16 counts as one) with <c>?</c>.</summary>
+    /// <summary>
+    /// Replaces every non-ASCII character (Unicode scalar value; invalid UTF-16 counts as one) and
+    /// every control character (they would break grain keys) with <c>?</c>.
+    /// </summary>
     public static string? ToAscii(string? value)
     {
-        if (value is null || Ascii.IsValid(value))
+        if (value is null || (Ascii.IsValid(value) && !value.AsSpan().ContainsAnyInRange('\u0000', '\u001f') && !value.Contains('\u007f')))
         {
             return value;
         }
         var sb = new StringBuilder(value.Length);
         foreach (var rune in value.EnumerateRunes())
         {
-            sb.Append(rune.IsAscii ? (char)rune.Value : '?');
+            sb.Append(rune.IsAscii && !Rune.IsControl(rune) ? (char)rune.Value : '?');
         }
         return sb.ToString();
     }

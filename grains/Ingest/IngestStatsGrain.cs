@@ -73,7 +73,8 @@ public sealed class IngestStatsGrain(
             .ToImmutableArray();
         var catalog = GrainFactory.GetGrain<ICatalogGrain>(0);
         var keys = await catalog.GetKeys();
-        var channels = keys.Select(AggregateFamily.ParseGrainKey)
+        var channels = keys.Select(k => AggregateFamily.TryParseGrainKey(k, out var parts) ? parts : default)
+            .Where(k => k.Channel is not null)
             .GroupBy(k => k.Channel, StringComparer.Ordinal)
             .OrderBy(g => g.Key, StringComparer.Ordinal)
             .Select(g => new ChannelVersions

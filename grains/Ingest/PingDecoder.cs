@@ -53,7 +53,7 @@ public static class PingDecoder
         {
             throw new PingFormatException(PingRejection.BadPayload, "build id must start with a yyyyMMdd date");
         }
-        string os = raw.OsName ?? "";
+        string os = Clean(raw.OsName ?? "");
         var dims = new PingDimensions
         {
             DocType = raw.Type ?? raw.Reason ?? path.DocType,
@@ -63,9 +63,9 @@ public static class PingDecoder
             MajorVersion = major,
             BuildId = buildId,
             BuildDate = buildId[..8],
-            Architecture = raw.Architecture ?? raw.EnvArchitecture ?? "",
+            Architecture = Clean(raw.Architecture ?? raw.EnvArchitecture ?? ""),
             Os = os,
-            OsVersion = NormalizeOsVersion(os, raw.OsVersion ?? ""),
+            OsVersion = Clean(NormalizeOsVersion(os, raw.OsVersion ?? "")),
             SubmissionDate = submissionDate.ToString("yyyyMMdd"),
         };
         var ping = new DecodedPing { Dimensions = dims, Raw = raw, DimensionMismatches = mismatches, SubmissionDate = submissionDate };
@@ -139,13 +139,29 @@ public static class PingDecoder
     {
         if (string.IsNullOrEmpty(body))
         {
-            return url;
+            return Clean(url);
         }
         if (!string.Equals(body, url, StringComparison.Ordinal))
         {
             mismatches++;
         }
-        return body;
+        return Clean(body);
+    }
+
+    /// <summary>Control characters become '?': dimension values end up in grain keys, JSON and logs.</summary>
+    public static string Clean(string value)
+    {
+        if (!value.AsSpan().ContainsAnyInRange('\u0000', '\u001f') && !value.Contains('\u007f'))
+        {
+            return value;
+        }
+        return string.Create(value.Length, value, static (span, v) =>
+        {
+            for (int i = 0; i < v.Length; i++)
+            {
+                span[i] = char.IsControl(v[i]) ? '?' : v[i];
+            }
+        });
     }
 
     public static string MajorVersion(string version)

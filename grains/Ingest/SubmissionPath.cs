@@ -37,6 +37,10 @@ public sealed record SubmissionPath(string DocId, string DocType, string AppName
             {
                 throw new PingFormatException(PingRejection.BadPath, $"path segment {SegmentNames[i]} is empty");
             }
+            if (parts[i].AsSpan().ContainsAnyInRange('\u0000', '\u001f') || parts[i].Contains('\u007f'))
+            {
+                throw new PingFormatException(PingRejection.BadPath, $"path segment {SegmentNames[i]} contains a control character");
+            }
             if (System.Text.Encoding.UTF8.GetByteCount(parts[i]) > MaxSegmentBytes)
             {
                 throw new PingFormatException(PingRejection.BadPath, $"path segment {SegmentNames[i]} is longer than {MaxSegmentBytes} bytes");

@@ -122,7 +122,7 @@ public static class AggregatesApi
             return Forbidden(channel);
         }
         var keys = (await grains.GetGrain<ICatalogGrain>(0).GetKeys())
-            .Select(k => (Key: k, Parts: AggregateFamily.ParseGrainKey(k)))
+            .Select(k => (Key: k, Parts: AggregateFamily.TryParseGrainKey(k, out var parts) ? parts : default))
             .Where(k => k.Parts.Family == AggregateFamily.SubmissionDate && k.Parts.Channel == channel && k.Parts.Version == version)
             .ToList();
         if (keys.Count == 0)
@@ -248,12 +248,30 @@ public static class AggregatesApi
         string tag = "\"" + Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(etag.ToString())).AsSpan(0, 12)) + "\"";
         ctx.Response.Headers.ETag = tag;
         ctx.Response.Headers.CacheControl = "no-cache";
-        if (request.Headers.IfNoneMatch.Any(v => v is not null && (v == tag || v.Split(',').Select(s => s.Trim()).Contains(tag))))
+        if (IfNoneMatchHits(request.Headers.IfNoneMatch, tag))
         {
             return TypedResults.StatusCode(StatusCodes.Status304NotModified);
         }
         var (buckets, kind, description) = Describe(metric, layout, definition, useCounter is not null);
         return TypedResults.Json(new AggregateResponse(buckets, kind, description, entries));
+    }
+
+    /// <summary>RFC 9110 13.1.2: weak comparison (W/ ignored), a list of tags, or "*".</summary>
+    internal static bool IfNoneMatchHits(Microsoft.Extensions.Primitives.StringValues header, string tag)
+    {
+        foreach (var value in header)
+        {
+            if (value is null) continue;
+            foreach (var raw in value.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+            {
+                var candidate = raw.StartsWith("W/", StringComparison.Ordinal) ? raw[2..] : raw;
+                if (candidate == "*" || candidate == tag)
+                {
+                    return true;
+                }
+            }
+        }
+        return false;
     }
 
     private static (IReadOnlyList<object> Buckets, string Kind, string Description) Describe(string metric, MetricLayout layout, HistogramDefinition? def, bool useCounter)

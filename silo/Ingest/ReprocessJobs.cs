@@ -90,7 +90,10 @@ public sealed partial class ReprocessJobs(
             // Submission-date aggregates of the range that no longer have rows are emptied.
             foreach (var key in await grains.GetGrain<ICatalogGrain>(0).GetKeys())
             {
-                var k = AggregateFamily.ParseGrainKey(key);
+                if (!AggregateFamily.TryParseGrainKey(key, out var k))
+                {
+                    continue;
+                }
                 if (k.Family == AggregateFamily.SubmissionDate && string.CompareOrdinal(k.Date, fromKey) >= 0 && string.CompareOrdinal(k.Date, toKey) <= 0)
                 {
                     keys.Add(key);

@@ -914,6 +914,47 @@ public sealed class AggregatesApiTests(PostgresFixture pg, AggregatesApiFixture 
         Assert.True(exact, "after the restart the aggregates did not match what was sent within 10 s:\n" + string.Join("\n", seen.Distinct().Take(5)));
     }
 
+    [Fact]
+    public async Task A_ping_with_a_control_character_in_a_dimension_does_not_break_the_listings()
+    {
+        // Runs last (it may leave the catalog unusable). The aggregate grain key joins family, channel,
+        // version and date with U+001F; a channel or version containing U+001F must neither be stored as a
+        // malformed key nor turn the listings into 5xx (spec 30: "A 5xx only for real server faults").
+        var rng = new Random(1);
+        string docId = $"agg-evil-{Guid.NewGuid():N}";
+        var (ping, _) = AggregatesPopulation.Unified(rng, docId, "aurora", AggregatesApiFixture.AuroraVersion, AggregatesApiFixture.AuroraBuild, fx.Today);
+        ping["application"]!["channel"] = "evil\u001fchannel";
+        var body = SiloHost.Gzip(Encoding.UTF8.GetBytes(ping.ToJsonString()));
+        var submitted = await Silo.SubmitAsync($"{docId}/main/Firefox/58.0a1/aurora/{AggregatesApiFixture.AuroraBuild}030204", body);
+        string submitText = await submitted.Content.ReadAsStringAsync();
+        output.WriteLine($"submit: {(int)submitted.StatusCode} {submitText}");
+        Assert.True(submitted.StatusCode is HttpStatusCode.OK or HttpStatusCode.BadRequest, $"submit: {(int)submitted.StatusCode} {submitText}");
+        if (submitted.StatusCode == HttpStatusCode.OK)
+        {
+            // apply everything landed so far, so that the catalog has registered the ping's aggregate keys
+            await Task.WhenAll(Enumerable.Range(0, 8).Select(p => Silo.Grains.GetGrain<Telemetry.Contracts.Ingest.IPartitionGrain>(p).CatchUp()));
+        }
+        var failures = new List<string>();
+        foreach (var url in new[]
+        {
+            "/aggregates_by/build_id/channels/",
+            "/aggregates_by/submission_date/channels/",
+            "/aggregates_by/build_id/channels/nightly/dates/",
+            "/aggregates_by/submission_date/channels/aurora/dates/",
+            "/filters/?channel=nightly&version=58",
+            "/filters/?channel=aurora&version=58",
+            Q("build_id", "nightly", "58", BuildDates("58"), AggregatesPopulation.Checkerboard.Name),
+        })
+        {
+            var r = await GetAsync(url);
+            if ((int)r.Status >= 500)
+            {
+                failures.Add($"{url}: {(int)r.Status} {Clip(r.Text)}");
+            }
+        }
+        Assert.True(failures.Count == 0, "after one ping with U+001F in its channel:\n" + string.Join("\n", failures));
+    }
+
     private async Task<Dictionary<string, string>> SnapshotAsync(List<string> urls)
     {
         var result = new System.Collections.Concurrent.ConcurrentDictionary<string, string>();

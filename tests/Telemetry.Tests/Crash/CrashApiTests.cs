@@ -130,3 +130,42 @@ public sealed class CrashApiTests(PostgresFixture pg)
         return (await cmd.ExecuteScalarAsync()) as string ?? "";
     }
 }
+
+/// <summary>The embedded mode answers the same crash queries from memory.</summary>
+public sealed class EmbeddedCrashApiTests
+{
+    [Fact]
+    public async Task Embedded_silo_serves_crash_rows_and_rates_without_a_database()
+    {
+        await using var silo = await SiloHost.StartAsync();
+        var today = DateOnly.FromDateTime(DateTime.UtcNow);
+        string activity = today.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+        var pings = Enumerable.Range(0, 10).Select(i => new CrashPingModel
+        {
+            DocType = "main", Type = "main", SubsessionLength = 1800L, DateText = activity,
+            OsName = i % 2 == 0 ? "Windows_NT" : "Linux",
+        }).ToList();
+        pings.Add(pings[0] with { DocType = "crash", Type = "crash" });
+        pings.Add(pings[1] with { DocType = "crash", Type = "crash" });
+        pings.Add(pings[1] with { DocType = "crash", Type = "crash" });
+        foreach (var p in pings)
+        {
+            Assert.Equal(HttpStatusCode.OK, (await silo.SubmitAsync($"{Guid.NewGuid()}/{p.DocType}/Firefox/47.0a1/nightly/20160302030405", p.ToJson())).StatusCode);
+        }
+        JsonElement rows = default;
+        Assert.True(await TestPaths.EventuallyAsync(async () =>
+        {
+            rows = JsonDocument.Parse(await silo.Http.GetStringAsync(
+                $"/api/crash-rates?channel=nightly&from={activity}&to={activity}&group_by=os_name")).RootElement.GetProperty("rows");
+            return rows.GetArrayLength() == 2 && rows.EnumerateArray().Sum(r => r.GetProperty("main_crashes").GetInt64()) == 3;
+        }, TimeSpan.FromSeconds(10)));
+        var linux = rows.EnumerateArray().Single(r => r.GetProperty("group").GetProperty("os_name").GetString() == "Linux");
+        Assert.Equal(5, linux.GetProperty("ping_count").GetInt64());
+        Assert.Equal(2.5, linux.GetProperty("usage_hours").GetDouble(), 9);
+        Assert.Equal(2, linux.GetProperty("main_crashes").GetInt64());
+        Assert.Equal(800, linux.GetProperty("main_crash_rate").GetDouble(), 6); // 2 crashes / 2.5 h × 1000
+        var page = JsonDocument.Parse(await silo.Http.GetStringAsync($"/api/crash-aggregates?submission_date={activity}&os_name=Linux")).RootElement;
+        Assert.Equal(JsonValueKind.Null, page.GetProperty("next_page").ValueKind);
+        Assert.All(page.GetProperty("rows").EnumerateArray(), r => Assert.Equal("Linux", r.GetProperty("dimensions").GetProperty("os_name").GetString()));
+    }
+}

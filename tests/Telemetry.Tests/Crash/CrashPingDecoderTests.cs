@@ -332,6 +332,16 @@ public sealed class CrashPingDecoderTests
         Assert.Equal(CrashStatNames.GrainKey("2016-03-05", "n?ghtly", "47.0?1"), c.GrainKey(Submission));
     }
 
+    [Fact]
+    public void Control_characters_become_question_marks_so_grain_keys_stay_parseable()
+    {
+        var c = Contribution(new CrashPingModel { Channel = "night\u001fly", BuildVersion = "47\t0\u007f", OsName = "Lin\nux" });
+        Assert.Equal("night?ly", c.Channel);
+        Assert.Equal("47?0?", c.BuildVersion);
+        Assert.Equal("Lin?ux", CrashDimensions.Parse(c.Dimensions)["os_name"]);
+        Assert.Equal(("2016-03-05", "night?ly", "47?0?"), CrashStatNames.ParseGrainKey(c.GrainKey(Submission)));
+    }
+
     [Theory]
     [InlineData("US", "US")]
     [InlineData("de", "de")]
