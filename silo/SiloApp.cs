@@ -28,6 +28,8 @@ public static class SiloApp
         }
         builder.AddTelemetryOrleans().AddTelemetryServices();
         var app = builder.Build();
+        // Created now so that a generated admin token is printed at start, not at the first admin call.
+        app.Services.GetRequiredService<Telemetry.Silo.Operations.AdminTokens>();
         app.MapTelemetry();
         return app;
     }
