@@ -6,27 +6,26 @@ namespace Telemetry.Silo.Cli;
 
 /// <summary>
 /// Command-line operations against a running silo's admin API:
-/// <c>import-raw-log FILE [--url URL] [--token TOKEN]</c>.
+/// <c>import-raw-log FILE [--url URL] [--token TOKEN]</c> and
+/// <c>reprocess --from YYYY-MM-DD --to YYYY-MM-DD [--url URL] [--token TOKEN]</c>.
 /// </summary>
 public static class CliCommands
 {
-    public static bool IsCommand(string arg) => arg is "import-raw-log";
+    public static bool IsCommand(string arg) => arg is "import-raw-log" or "reprocess";
 
     public static async Task<int> RunAsync(string[] args)
     {
+        if (args[0] == "reprocess")
+        {
+            return await ReprocessAsync(args);
+        }
         string? file = args.Length > 1 && !args[1].StartsWith("--", StringComparison.Ordinal) ? args[1] : null;
-        string url = Option(args, "--url") ?? Environment.GetEnvironmentVariable("TELEMETRY_URL") ?? "http://127.0.0.1:8080";
-        string? token = Option(args, "--token") ?? Environment.GetEnvironmentVariable("TELEMETRY_ADMIN_TOKEN");
         if (file is null || !File.Exists(file))
         {
             Console.Error.WriteLine("usage: silo import-raw-log FILE [--url http://127.0.0.1:8080] [--token ADMIN_TOKEN]");
             return 2;
         }
-        using var http = new HttpClient { BaseAddress = new Uri(url), Timeout = TimeSpan.FromHours(2) };
-        if (token is not null)
-        {
-            http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
-        }
+        using var http = Client(args);
         await using var stream = File.OpenRead(file);
         using var content = new StreamContent(stream);
         content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
@@ -37,10 +36,46 @@ public static class CliCommands
             return 1;
         }
         var started = await response.Content.ReadFromJsonAsync<StartedBody>();
+        return await FollowAsync(http, started!.JobId);
+    }
+
+    private static async Task<int> ReprocessAsync(string[] args)
+    {
+        string? from = Option(args, "--from"), to = Option(args, "--to") ?? from;
+        if (from is null)
+        {
+            Console.Error.WriteLine("usage: silo reprocess --from YYYY-MM-DD [--to YYYY-MM-DD] [--url http://127.0.0.1:8080] [--token ADMIN_TOKEN]");
+            return 2;
+        }
+        using var http = Client(args);
+        var response = await http.PostAsJsonAsync("/api/reprocess", new { from, to });
+        if (!response.IsSuccessStatusCode)
+        {
+            Console.Error.WriteLine($"reprocess refused: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+            return 1;
+        }
+        var started = await response.Content.ReadFromJsonAsync<StartedBody>();
+        return await FollowAsync(http, started!.JobId);
+    }
+
+    private static HttpClient Client(string[] args)
+    {
+        string url = Option(args, "--url") ?? Environment.GetEnvironmentVariable("TELEMETRY_URL") ?? "http://127.0.0.1:8080";
+        string? token = Option(args, "--token") ?? Environment.GetEnvironmentVariable("TELEMETRY_ADMIN_TOKEN");
+        var http = new HttpClient { BaseAddress = new Uri(url), Timeout = TimeSpan.FromHours(2) };
+        if (token is not null)
+        {
+            http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        }
+        return http;
+    }
+
+    private static async Task<int> FollowAsync(HttpClient http, string jobId)
+    {
         while (true)
         {
             await Task.Delay(500);
-            var status = await http.GetFromJsonAsync<JobStatus>($"/api/jobs/{started!.JobId}");
+            var status = await http.GetFromJsonAsync<JobStatus>($"/api/jobs/{jobId}");
             if (status is null)
             {
                 continue;
@@ -68,6 +103,11 @@ public static class CliCommands
     {
         const int width = 40;
         int filled = (int)Math.Round(status.Progress * width);
+        if (status.Kind == "reprocess")
+        {
+            Console.Write($"\r[{new string('#', filled)}{new string('.', width - filled)}] {status.Progress * 100:0}% {status.Detail}   ");
+            return;
+        }
         Console.Write($"\r[{new string('#', filled)}{new string('.', width - filled)}] {status.Progress * 100:0}% read {status.Counts.GetValueOrDefault("read")} imported {status.Counts.GetValueOrDefault("imported")} duplicates {status.Counts.GetValueOrDefault("duplicate")}   ");
     }
 

@@ -42,3 +42,25 @@ public sealed class PostgresModeTests(PostgresFixture pg)
         }, TimeSpan.FromSeconds(10)), $"expected 20 pings aggregated, saw {count}");
     }
 }
+
+/// <summary>Two silos starting at the same moment against an empty database both migrate it safely.</summary>
+[Collection("postgres")]
+public sealed class ConcurrentMigrationTests(PostgresFixture pg)
+{
+    [Fact]
+    public async Task Concurrent_migrations_of_a_fresh_database_both_succeed_and_leave_one_schema()
+    {
+        var cs = await pg.Server.CreateDatabaseAsync();
+        var logger = Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
+        await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => Task.Run(() => Telemetry.Silo.Storage.SchemaMigrator.MigrateAsync(cs, logger))));
+        await using var conn = new NpgsqlConnection(cs);
+        await conn.OpenAsync();
+        await using var cmd = new NpgsqlCommand("""
+            SELECT count(*) FROM information_schema.tables
+            WHERE table_schema = 'public' AND table_name IN ('landing', 'crash_aggregates', 'orleansquery', 'orleansstorage', 'orleansmembershiptable', 'orleansreminderstable')
+            """, conn);
+        Assert.Equal(6L, (long)(await cmd.ExecuteScalarAsync())!);
+        await using var marks = new NpgsqlCommand("SELECT count(*) FROM telemetry_schema", conn);
+        Assert.Equal(2L, (long)(await marks.ExecuteScalarAsync())!);
+    }
+}
