@@ -158,7 +158,7 @@ public sealed class EmbeddedCrashApiTests
             rows = JsonDocument.Parse(await silo.Http.GetStringAsync(
                 $"/api/crash-rates?channel=nightly&from={activity}&to={activity}&group_by=os_name")).RootElement.GetProperty("rows");
             return rows.GetArrayLength() == 2 && rows.EnumerateArray().Sum(r => r.GetProperty("main_crashes").GetInt64()) == 3;
-        }, TimeSpan.FromSeconds(10)));
+        }, TimeSpan.FromSeconds(30)), "crash rates never showed the 13 pings: " + rows.GetRawText());
         var linux = rows.EnumerateArray().Single(r => r.GetProperty("group").GetProperty("os_name").GetString() == "Linux");
         Assert.Equal(5, linux.GetProperty("ping_count").GetInt64());
         Assert.Equal(2.5, linux.GetProperty("usage_hours").GetDouble(), 9);
