@@ -107,6 +107,15 @@ if ! bench wait-ready "http://127.0.0.1:$HTTP_PORT" 120; then
 fi
 log "silo ready (pid $SILO_PID), postgres pid $PG_PID"
 
+# Which code is measured (read-only git; BENCH_CODE_VERSION overrides, e.g. for an exported tree).
+CODE="${BENCH_CODE_VERSION:-}"
+if [ -z "$CODE" ]; then
+  CODE="$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+  if [ "$CODE" != "unknown" ] && [ -n "$(GIT_OPTIONAL_LOCKS=0 git -C "$ROOT" status --porcelain --untracked-files=no -- silo grains contracts 2>/dev/null)" ]; then
+    CODE="$CODE+uncommitted"
+  fi
+fi
+
 set +e
 bench run --url "http://127.0.0.1:$HTTP_PORT" --pg "$CS" \
   --silo-pid "$SILO_PID" --pg-pid "$PG_PID" --read-token bench \
@@ -114,7 +123,7 @@ bench run --url "http://127.0.0.1:$HTTP_PORT" --pg "$CS" \
   --pings "${BENCH_PINGS:-200000}" --max-load-seconds "${BENCH_MAX_LOAD:-360}" \
   --catchup-timeout "${BENCH_CATCHUP_TIMEOUT:-180}" --api-seconds "${BENCH_API_SECONDS:-10}" \
   --marker-interval-ms "${BENCH_MARKER_MS:-1000}" --phases "${BENCH_PHASES:-abc}" \
-  --out "${BENCH_OUT:-}" --json "${BENCH_JSON:-}"
+  --out "${BENCH_OUT:-}" --json "${BENCH_JSON:-}" --code "$CODE"
 RC=$?
 set -e
 

@@ -97,6 +97,20 @@ public sealed class AggregateDelta
     [Id(2)] public long Pings { get; set; }
 }
 
+/// <summary>The answer to a partition's request to make its batches durable.</summary>
+[GenerateSerializer, Immutable]
+public sealed record PersistOutcome
+{
+    public static readonly PersistOutcome Written = new() { Durable = true };
+    public static readonly PersistOutcome NotYet = new() { Durable = false };
+
+    /// <summary>Expected batches the aggregate does not hold: send them again.</summary>
+    [Id(0)] public ImmutableArray<long> Missing { get; init; } = ImmutableArray<long>.Empty;
+
+    /// <summary>True when every expected batch is in the aggregate's durable state.</summary>
+    [Id(1)] public bool Durable { get; init; }
+}
+
 /// <summary>A query for one aggregate (one date or build date): the metric and optional filters.</summary>
 [GenerateSerializer, Immutable]
 public sealed record AggregateQuery
@@ -148,8 +162,12 @@ public interface IAggregateGrain : IGrainWithStringKey
     /// <summary>Adds a partition's batch unless that (partition, batch) was already applied; <paramref name="partitionCheckpoint"/> lets it forget older batch ids.</summary>
     Task Apply(int partition, long batchId, long partitionCheckpoint, AggregateDelta delta);
 
-    /// <summary>Writes the state durably and returns which of <paramref name="expectedBatches"/> it does not hold (lost with an unclean restart).</summary>
-    Task<ImmutableArray<long>> Persist(int partition, ImmutableArray<long> expectedBatches);
+    /// <summary>
+    /// Makes <paramref name="expectedBatches"/> durable: reports those it does not hold (lost in an
+    /// unclean restart), or whether they are written. Without <paramref name="force"/> it writes at
+    /// most once per interval and may answer "not yet".
+    /// </summary>
+    Task<PersistOutcome> Persist(int partition, ImmutableArray<long> expectedBatches, bool force);
 
     /// <summary>Sums the series of a metric that match the filters, per label.</summary>
     Task<AggregateResult> Query(AggregateQuery query);

@@ -91,7 +91,7 @@ public interface ICrashAggregateGrain : IGrainWithStringKey
     Task Apply(int partition, long batchId, long partitionCheckpoint, CrashDelta delta);
 
     /// <summary>Writes the state durably; returns the expected batches it does not hold.</summary>
-    Task<ImmutableArray<long>> Persist(int partition, ImmutableArray<long> expectedBatches);
+    Task<Telemetry.Contracts.Aggregates.PersistOutcome> Persist(int partition, ImmutableArray<long> expectedBatches, bool force);
 
     /// <summary>All rows, ordered by activity date then dimensions.</summary>
     Task<ImmutableArray<CrashRow>> GetRows();

@@ -10,13 +10,14 @@ namespace Telemetry.Grains.Aggregates;
 /// </summary>
 public sealed partial class AggregateGrain(
     [PersistentState("aggregate", StorageNames.Telemetry)] IPersistentState<AggregateState> state,
+    Microsoft.Extensions.Options.IOptions<Telemetry.Grains.Ingest.IngestOptions> options,
     ILogger<AggregateGrain> logger) : Grain, IAggregateGrain
 {
     private Dictionary<string, List<SeriesKey>>? _byMetric;
     // DataVersion restarts from the persisted value after a crash; the salt keeps ETags of the
     // new activation from repeating ones handed out for different data before.
     private readonly long _salt = Random.Shared.NextInt64(1, 1L << 40) << 20;
-    private bool _dirty;
+    private readonly PersistTracker _tracker = new();
 
     Task IAggregateGrain.Apply(int partition, long batchId, long partitionCheckpoint, AggregateDelta delta)
     {
@@ -59,20 +60,28 @@ public sealed partial class AggregateGrain(
         }
         s.Pings += delta.Pings;
         s.DataVersion++;
-        _dirty = true;
+        _tracker.Applied(partition, batchId);
         return Task.CompletedTask;
     }
 
-    async Task<ImmutableArray<long>> IAggregateGrain.Persist(int partition, ImmutableArray<long> expectedBatches)
+    async Task<PersistOutcome> IAggregateGrain.Persist(int partition, ImmutableArray<long> expectedBatches, bool force)
     {
-        var progress = Progress(partition, 0);
-        var missing = progress.Missing(expectedBatches);
-        if (missing.IsEmpty && _dirty)
+        var missing = Progress(partition, 0).Missing(expectedBatches);
+        if (!missing.IsEmpty)
         {
-            await state.WriteStateAsync();
-            _dirty = false;
+            return new PersistOutcome { Missing = missing };
         }
-        return missing;
+        if (!_tracker.Unwritten(partition, expectedBatches))
+        {
+            return PersistOutcome.Written;
+        }
+        if (!force && !_tracker.MayWrite(TimeSpan.FromSeconds(options.Value.PersistSeconds)))
+        {
+            return PersistOutcome.NotYet;
+        }
+        await state.WriteStateAsync();
+        _tracker.Written();
+        return PersistOutcome.Written;
     }
 
     Task<AggregateResult> IAggregateGrain.Query(AggregateQuery query)
@@ -138,15 +147,15 @@ public sealed partial class AggregateGrain(
         s.DataVersion++;
         _byMetric = null;
         await state.WriteStateAsync();
-        _dirty = false;
+        _tracker.Written();
     }
 
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
-        if (_dirty)
+        if (_tracker.Dirty)
         {
             await state.WriteStateAsync(cancellationToken);
-            _dirty = false;
+            _tracker.Written();
         }
     }
 

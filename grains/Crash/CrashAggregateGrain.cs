@@ -1,5 +1,6 @@
 using System.Collections.Immutable;
 using System.Text.Json;
+using Telemetry.Contracts.Aggregates;
 using Telemetry.Contracts.Crash;
 using Telemetry.Grains.Aggregates;
 
@@ -20,9 +21,10 @@ public sealed class CrashAggregateState
 /// projection grain when it changed (once per projection cycle, not per batch).
 /// </summary>
 public sealed class CrashAggregateGrain(
-    [PersistentState("crash-aggregate", StorageNames.Telemetry)] IPersistentState<CrashAggregateState> state) : Grain, ICrashAggregateGrain
+    [PersistentState("crash-aggregate", StorageNames.Telemetry)] IPersistentState<CrashAggregateState> state,
+    Microsoft.Extensions.Options.IOptions<Telemetry.Grains.Ingest.IngestOptions> options) : Grain, ICrashAggregateGrain
 {
-    private bool _dirty;
+    private readonly PersistTracker _tracker = new();
     private bool _projectionNotified;
 
     async Task ICrashAggregateGrain.Apply(int partition, long batchId, long partitionCheckpoint, CrashDelta delta)
@@ -45,20 +47,28 @@ public sealed class CrashAggregateGrain(
             }
         }
         state.State.Pings += delta.Pings;
-        _dirty = true;
+        _tracker.Applied(partition, batchId);
         await NotifyProjectionAsync();
     }
 
-    async Task<ImmutableArray<long>> ICrashAggregateGrain.Persist(int partition, ImmutableArray<long> expectedBatches)
+    async Task<PersistOutcome> ICrashAggregateGrain.Persist(int partition, ImmutableArray<long> expectedBatches, bool force)
     {
-        var progress = Progress(partition, 0);
-        var missing = progress.Missing(expectedBatches);
-        if (missing.IsEmpty && _dirty)
+        var missing = Progress(partition, 0).Missing(expectedBatches);
+        if (!missing.IsEmpty)
         {
-            await state.WriteStateAsync();
-            _dirty = false;
+            return new PersistOutcome { Missing = missing };
         }
-        return missing;
+        if (!_tracker.Unwritten(partition, expectedBatches))
+        {
+            return PersistOutcome.Written;
+        }
+        if (!force && !_tracker.MayWrite(TimeSpan.FromSeconds(options.Value.PersistSeconds)))
+        {
+            return PersistOutcome.NotYet;
+        }
+        await state.WriteStateAsync();
+        _tracker.Written();
+        return PersistOutcome.Written;
     }
 
     Task<ImmutableArray<CrashRow>> ICrashAggregateGrain.GetRows()
@@ -85,16 +95,16 @@ public sealed class CrashAggregateGrain(
         state.State.Pings = content.Pings;
         state.State.Progress = checkpoints.ToDictionary(kv => kv.Key, kv => new PartitionProgress { Checkpoint = kv.Value });
         await state.WriteStateAsync();
-        _dirty = false;
+        _tracker.Written();
         await NotifyProjectionAsync();
     }
 
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
-        if (_dirty)
+        if (_tracker.Dirty)
         {
             await state.WriteStateAsync(cancellationToken);
-            _dirty = false;
+            _tracker.Written();
         }
     }
 

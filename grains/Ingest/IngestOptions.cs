@@ -37,6 +37,12 @@ public sealed class IngestOptions
     /// <summary>How often a partition makes its aggregates persist and moves its checkpoint, in seconds.</summary>
     [Range(1, 3600)] public int CheckpointSeconds { get; set; } = 5;
 
+    /// <summary>
+    /// An aggregate writes its state at most this often, in seconds (every write rewrites the whole
+    /// state); partition checkpoints wait for those writes.
+    /// </summary>
+    [Range(0, 3600)] public int PersistSeconds { get; set; } = 10;
+
     /// <summary>Limit on the in-memory landing log of the embedded mode (bodies), in bytes; the oldest checkpointed rows go first.</summary>
     [Range(1024 * 1024, 1L << 40)] public long MemoryLogMaxBytes { get; set; } = 512L * 1024 * 1024;
 }

@@ -104,7 +104,7 @@ public sealed partial class PartitionGrain(
                 await RecoverAsync(b.BatchId, targetFilter: null, CancellationToken.None);
             }
         }
-        if (!await PersistTargetsAsync(batchId, CancellationToken.None))
+        if (!await PersistTargetsAsync(batchId, force: true, CancellationToken.None))
         {
             throw new InvalidOperationException($"partition {Partition}: aggregates did not persist; try again");
         }
@@ -215,7 +215,7 @@ public sealed partial class PartitionGrain(
         {
             return;
         }
-        if (await PersistTargetsAsync(candidate, ct))
+        if (await PersistTargetsAsync(candidate, force: false, ct))
         {
             await MoveCheckpointAsync(candidate, ct);
         }
@@ -223,7 +223,7 @@ public sealed partial class PartitionGrain(
 
     // Makes every aggregate that received a batch at or below `upTo` persist, re-sending batches an
     // aggregate lost in an unclean restart; true when all of them hold all their batches durably.
-    private async Task<bool> PersistTargetsAsync(long upTo, CancellationToken ct)
+    private async Task<bool> PersistTargetsAsync(long upTo, bool force, CancellationToken ct)
     {
         var expected = new Dictionary<string, List<long>>(StringComparer.Ordinal);
         foreach (var (batchId, applied) in _applied)
@@ -245,12 +245,13 @@ public sealed partial class PartitionGrain(
         {
             for (int attempt = 0; attempt < 3; attempt++)
             {
-                var missing = IsCrashKey(kv.Key)
-                    ? await GrainFactory.GetGrain<ICrashAggregateGrain>(kv.Key).Persist(Partition, kv.Value.ToImmutableArray())
-                    : await GrainFactory.GetGrain<IAggregateGrain>(kv.Key).Persist(Partition, kv.Value.ToImmutableArray());
+                var outcome = IsCrashKey(kv.Key)
+                    ? await GrainFactory.GetGrain<ICrashAggregateGrain>(kv.Key).Persist(Partition, kv.Value.ToImmutableArray(), force)
+                    : await GrainFactory.GetGrain<IAggregateGrain>(kv.Key).Persist(Partition, kv.Value.ToImmutableArray(), force);
+                var missing = outcome.Missing;
                 if (missing.IsEmpty)
                 {
-                    return true;
+                    return outcome.Durable; // not yet written: the next checkpoint round asks again
                 }
                 // The aggregate restarted without persisting these batches: send them again.
                 LogResending(logger, Partition, kv.Key, missing.Length);

@@ -133,6 +133,7 @@ public sealed class BenchOptions
     public string? ReadToken { get; init; } = "bench";
     public string? MarkdownOut { get; init; }
     public string? JsonOut { get; init; }
+    public string Code { get; init; } = "unknown";
     public long MaxRequestsPerPhase { get; init; } = 5_000_000;
 
     public static BenchOptions Parse(ReadOnlySpan<string> args)
@@ -171,6 +172,7 @@ public sealed class BenchOptions
             ReadToken = Get("read-token", "bench"),
             MarkdownOut = Get("out", "") is { Length: > 0 } md ? md : null,
             JsonOut = Get("json", "") is { Length: > 0 } js ? js : null,
+            Code = Get("code", "unknown"),
         };
         if (map.Count > 0)
         {
@@ -574,6 +576,22 @@ public sealed class Runner(BenchOptions o)
     }
 
     private readonly List<(string When, long Kb)> _memory = new();
+    private readonly DateTime _startedUtc = DateTime.UtcNow;
+
+    private static string MachineText()
+    {
+        string cpu = "?";
+        long memKb = 0;
+        try
+        {
+            cpu = File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim() ?? "?";
+            var mem = File.ReadLines("/proc/meminfo").First(l => l.StartsWith("MemTotal:", StringComparison.Ordinal));
+            memKb = long.Parse(mem.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture);
+        }
+        catch (IOException) { }
+        string load = File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ')[0] : "?";
+        return Inv($"{Environment.ProcessorCount} cores {cpu}, {memKb / 1048576.0:F0} GiB, load average {load} at start");
+    }
     private CpuSplit? _e2eCpu;
     private string? _pgReport;
     private string _lagMetric = "?";
@@ -946,6 +964,7 @@ public sealed class Runner(BenchOptions o)
     private void BuildTable(LoadResult? a, LoadResult? b, LoadResult? c, double catchUp, long apiCount, MarkerResult? markers,
         ApiLatency? api1, ApiLatency? api30, StoreStats? store, long hwmKb, long rssKb, string? metrics)
     {
+        _rows.Add(new("run", Inv($"{_startedUtc:yyyy-MM-dd HH:mm} UTC"), "", "", Inv($"code {o.Code}; {MachineText()}; {o.Connections} connections, {o.Seconds:F0} s per phase + {o.WarmupSeconds:F0} s warm-up")));
         if (a is not null)
         {
             _rows.Add(new("(a) discard endpoint (HTTP ceiling)", Inv($"{a.Rate:N0} pings/s"), "reference", "", LoadNotes(a)));

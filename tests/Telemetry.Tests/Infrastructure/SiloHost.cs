@@ -48,6 +48,7 @@ public sealed class SiloHost : IAsyncDisposable
             $"--Aggregates:ReadTokens:0={ReadToken}",
             $"--Probes:SeedDirectory={TestPaths.ProbeSeeds}",
             "--Ingest:CheckpointSeconds=1",
+            "--Ingest:PersistSeconds=1",
             "--Logging:LogLevel:Default=Warning",
             "--Logging:LogLevel:Orleans=Error",
         };

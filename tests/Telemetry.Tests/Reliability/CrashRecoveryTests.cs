@@ -149,6 +149,7 @@ public sealed class CrashRecoveryTests(PostgresFixture pg, ITestOutputHelper out
             "--Admin:Tokens:0=crash-test",
             "--Aggregates:RestrictedChannels:0=",
             "--Ingest:CheckpointSeconds=1",
+            "--Ingest:PersistSeconds=1",
             "--Logging:LogLevel:Default=Warning",
         })
         {

@@ -1,0 +1,42 @@
+using System.Collections.Immutable;
+
+namespace Telemetry.Grains.Aggregates;
+
+/// <summary>
+/// Which applied batches an aggregate has not written yet, and when it last wrote. Aggregates are
+/// large and every write rewrites the whole state, so an aggregate writes at most once per
+/// <c>Ingest:PersistSeconds</c>, whatever the number of partitions asking.
+/// </summary>
+public sealed class PersistTracker
+{
+    private readonly Dictionary<int, HashSet<long>> _unwritten = new();
+    private DateTimeOffset _lastWrite = DateTimeOffset.MinValue;
+
+    public bool Dirty { get; private set; }
+
+    public void Applied(int partition, long batchId)
+    {
+        if (!_unwritten.TryGetValue(partition, out var set))
+        {
+            _unwritten[partition] = set = new HashSet<long>();
+        }
+        set.Add(batchId);
+        Dirty = true;
+    }
+
+    /// <summary>Marks a change that is not a batch (reprocessing replaces the content and writes at once).</summary>
+    public void Changed() => Dirty = true;
+
+    /// <summary>True when one of <paramref name="expected"/> is applied but not yet written.</summary>
+    public bool Unwritten(int partition, ImmutableArray<long> expected) =>
+        _unwritten.TryGetValue(partition, out var set) && expected.Any(set.Contains);
+
+    public bool MayWrite(TimeSpan minInterval) => DateTimeOffset.UtcNow - _lastWrite >= minInterval;
+
+    public void Written()
+    {
+        _unwritten.Clear();
+        _lastWrite = DateTimeOffset.UtcNow;
+        Dirty = false;
+    }
+}
