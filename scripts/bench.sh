@@ -16,7 +16,7 @@
 #   BENCH_CATCHUP_TIMEOUT=180 seconds to wait for aggregation to catch up after (c)
 #   BENCH_API_SECONDS=10      seconds of sequential queries per API latency measure
 #   BENCH_MARKER_MS=1000      interval between lag marker pings during (c)
-#   BENCH_PHASES=abc          which load phases to run
+#   BENCH_PHASES=abcd         which load phases to run (d: unified main + crash pings, delay to crash_aggregates)
 #   BENCH_OUT=file.md         also write the table there
 #   BENCH_KEEP=1              keep the temp dir (PostgreSQL data, silo log)
 #   BENCH_SKIP_BUILD=1        do not build (use the existing Release outputs)
@@ -122,9 +122,14 @@ bench run --url "http://127.0.0.1:$HTTP_PORT" --pg "$CS" \
   --connections "${BENCH_CONNECTIONS:-64}" --seconds "${BENCH_SECONDS:-20}" --warmup "${BENCH_WARMUP:-3}" \
   --pings "${BENCH_PINGS:-200000}" --max-load-seconds "${BENCH_MAX_LOAD:-360}" \
   --catchup-timeout "${BENCH_CATCHUP_TIMEOUT:-180}" --api-seconds "${BENCH_API_SECONDS:-10}" \
-  --marker-interval-ms "${BENCH_MARKER_MS:-1000}" --phases "${BENCH_PHASES:-abc}" \
+  --marker-interval-ms "${BENCH_MARKER_MS:-1000}" --phases "$(tr -d d <<<"${BENCH_PHASES:-abcd}")" \
   --out "${BENCH_OUT:-}" --json "${BENCH_JSON:-}" --code "$CODE"
 RC=$?
+if [[ "${BENCH_PHASES:-abcd}" == *d* ]]; then
+  # Crash aggregation (unified main + crash pings) and the delay to a row in crash_aggregates.
+  bench crash --url "http://127.0.0.1:$HTTP_PORT" --pg "$CS" --seconds "${BENCH_SECONDS:-20}" \
+    --connections "${BENCH_CONNECTIONS:-64}" --markers 5 | tee -a "${BENCH_OUT:-/dev/null}"
+fi
 set -e
 
 if ! kill -0 "$SILO_PID" 2>/dev/null; then
