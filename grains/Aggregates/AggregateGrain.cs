@@ -64,25 +64,9 @@ public sealed partial class AggregateGrain(
         return Task.CompletedTask;
     }
 
-    async Task<PersistOutcome> IAggregateGrain.Persist(int partition, ImmutableArray<long> expectedBatches, bool force)
-    {
-        var missing = Progress(partition, 0).Missing(expectedBatches);
-        if (!missing.IsEmpty)
-        {
-            return new PersistOutcome { Missing = missing };
-        }
-        if (!_tracker.Unwritten(partition, expectedBatches))
-        {
-            return PersistOutcome.Written;
-        }
-        if (!force && !_tracker.MayWrite(TimeSpan.FromSeconds(options.Value.PersistSeconds)))
-        {
-            return PersistOutcome.NotYet;
-        }
-        await state.WriteStateAsync();
-        _tracker.Written();
-        return PersistOutcome.Written;
-    }
+    Task<PersistOutcome> IAggregateGrain.Persist(int partition, ImmutableArray<long> expectedBatches, bool force) =>
+        _tracker.PersistAsync(Progress(partition, 0), partition, expectedBatches, force,
+            TimeSpan.FromSeconds(options.Value.PersistSeconds), () => state.WriteStateAsync());
 
     Task<AggregateResult> IAggregateGrain.Query(AggregateQuery query)
     {

@@ -33,6 +33,32 @@ public sealed class PersistTracker
 
     public bool MayWrite(TimeSpan minInterval) => DateTimeOffset.UtcNow - _lastWrite >= minInterval;
 
+    /// <summary>
+    /// The Persist protocol shared by the aggregate grains: report lost batches, or make the expected
+    /// ones durable with <paramref name="write"/> — at most once per <paramref name="minInterval"/>
+    /// unless <paramref name="force"/>d.
+    /// </summary>
+    public async Task<Telemetry.Contracts.Aggregates.PersistOutcome> PersistAsync(PartitionProgress progress, int partition,
+        ImmutableArray<long> expected, bool force, TimeSpan minInterval, Func<Task> write)
+    {
+        var missing = progress.Missing(expected);
+        if (!missing.IsEmpty)
+        {
+            return new Telemetry.Contracts.Aggregates.PersistOutcome { Missing = missing };
+        }
+        if (!Unwritten(partition, expected))
+        {
+            return Telemetry.Contracts.Aggregates.PersistOutcome.Written;
+        }
+        if (!force && !MayWrite(minInterval))
+        {
+            return Telemetry.Contracts.Aggregates.PersistOutcome.NotYet;
+        }
+        await write();
+        Written();
+        return Telemetry.Contracts.Aggregates.PersistOutcome.Written;
+    }
+
     public void Written()
     {
         _unwritten.Clear();

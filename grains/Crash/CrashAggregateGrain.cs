@@ -51,25 +51,9 @@ public sealed class CrashAggregateGrain(
         await NotifyProjectionAsync();
     }
 
-    async Task<PersistOutcome> ICrashAggregateGrain.Persist(int partition, ImmutableArray<long> expectedBatches, bool force)
-    {
-        var missing = Progress(partition, 0).Missing(expectedBatches);
-        if (!missing.IsEmpty)
-        {
-            return new PersistOutcome { Missing = missing };
-        }
-        if (!_tracker.Unwritten(partition, expectedBatches))
-        {
-            return PersistOutcome.Written;
-        }
-        if (!force && !_tracker.MayWrite(TimeSpan.FromSeconds(options.Value.PersistSeconds)))
-        {
-            return PersistOutcome.NotYet;
-        }
-        await state.WriteStateAsync();
-        _tracker.Written();
-        return PersistOutcome.Written;
-    }
+    Task<PersistOutcome> ICrashAggregateGrain.Persist(int partition, ImmutableArray<long> expectedBatches, bool force) =>
+        _tracker.PersistAsync(Progress(partition, 0), partition, expectedBatches, force,
+            TimeSpan.FromSeconds(options.Value.PersistSeconds), () => state.WriteStateAsync());
 
     Task<ImmutableArray<CrashRow>> ICrashAggregateGrain.GetRows()
     {
