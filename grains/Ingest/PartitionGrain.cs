@@ -190,10 +190,13 @@ public sealed partial class PartitionGrain(
         }
     }
 
-    private async Task CheckpointAsync(IReadOnlyList<LandedBatch> listed, CancellationToken ct)
+    private async Task CheckpointAsync(IReadOnlyList<LandedBatch> earlier, CancellationToken ct)
     {
         long checkpoint = state.State.Checkpoint;
         long horizon = await log.GetSettledHorizonAsync(ct);
+        // List again after reading the horizon: a batch that committed after the poll's listing
+        // (a stalled commit) must be seen before the checkpoint can move past it.
+        var listed = await log.ListBatchesAsync(Partition, checkpoint, 2000, ct);
         long candidate = horizon;
         if (listed.Count >= 2000)
         {
