@@ -179,7 +179,7 @@ public sealed partial class PartitionGrain(
             if (force || now - _lastCheckpointAttempt >= TimeSpan.FromSeconds(opts.CheckpointSeconds))
             {
                 _lastCheckpointAttempt = now;
-                await CheckpointAsync(batches, ct);
+                await CheckpointAsync(ct);
             }
             await GrainFactory.GetGrain<IIngestStatsGrain>(0).ReportLag(Partition, _lagSeconds);
         }
@@ -190,7 +190,7 @@ public sealed partial class PartitionGrain(
         }
     }
 
-    private async Task CheckpointAsync(IReadOnlyList<LandedBatch> earlier, CancellationToken ct)
+    private async Task CheckpointAsync(CancellationToken ct)
     {
         long checkpoint = state.State.Checkpoint;
         long horizon = await log.GetSettledHorizonAsync(ct);
