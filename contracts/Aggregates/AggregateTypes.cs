@@ -86,8 +86,8 @@ public sealed record MetricLayout
 }
 
 /// <summary>
-/// What one landing batch of one partition adds to one aggregate. It is applied at most once per
-/// (partition, batch): the receiver records the batch id with its state.
+/// The dense content of an aggregate (or of a part of one): series, metric layouts and the number
+/// of pings. Reprocessing builds one per aggregate and replaces the aggregate's content with it.
 /// </summary>
 [GenerateSerializer, Immutable]
 public sealed class AggregateDelta
@@ -95,6 +95,54 @@ public sealed class AggregateDelta
     [Id(0)] public Dictionary<SeriesKey, HistogramAccumulator> Series { get; init; } = new();
     [Id(1)] public Dictionary<string, MetricLayout> Layouts { get; init; } = new(StringComparer.Ordinal);
     [Id(2)] public long Pings { get; set; }
+}
+
+/// <summary>The process names series are kept under, by process code (0 parent, 1 content, 2 gpu).</summary>
+public static class SeriesProcess
+{
+    private static readonly string[] Names = ["parent", "content", "gpu"];
+
+    public static string Name(byte code) => code < Names.Length ? Names[code] : Names[0];
+}
+
+/// <summary>
+/// What one ping adds to an aggregate: its dimensions and, per histogram instance (entry), the
+/// metric, label, process, layout, sum and sparse (bucket, count) pairs. The same object is shared
+/// by the ping's two aggregates (build id and submission date); nothing is summed before the
+/// aggregate grain adds it to its series, so building a delta costs no lookups.
+/// </summary>
+[GenerateSerializer, Immutable]
+public sealed class PingHistograms
+{
+    [Id(0)] public required string Application { get; init; }
+    [Id(1)] public required string Architecture { get; init; }
+    [Id(2)] public required string Os { get; init; }
+    [Id(3)] public required string OsVersion { get; init; }
+    [Id(4)] public required string[] Metrics { get; init; }
+    [Id(5)] public required string[] Labels { get; init; }
+    /// <summary>Process code per entry (see <see cref="SeriesProcess"/>).</summary>
+    [Id(6)] public required byte[] Processes { get; init; }
+    [Id(7)] public required long[] Sums { get; init; }
+    [Id(8)] public required MetricLayout[] Layouts { get; init; }
+    /// <summary>Entry i's pairs are <c>[Ends[i - 1], Ends[i])</c> of <see cref="Buckets"/> and <see cref="Counts"/>.</summary>
+    [Id(9)] public required int[] Ends { get; init; }
+    [Id(10)] public required int[] Buckets { get; init; }
+    [Id(11)] public required long[] Counts { get; init; }
+
+    public int Entries => Metrics.Length;
+}
+
+/// <summary>What an aggregate did with a delta covering one or more batches of a partition.</summary>
+public enum ApplyOutcome
+{
+    /// <summary>None of the batches was held: the delta was added and the batches recorded.</summary>
+    Applied = 0,
+
+    /// <summary>All of the batches were already held: nothing was added.</summary>
+    AlreadyApplied = 1,
+
+    /// <summary>Some but not all were held: nothing was added; the partition must send the batches one by one.</summary>
+    Partial = 2,
 }
 
 /// <summary>The answer to a partition's request to make its batches durable.</summary>
@@ -159,8 +207,12 @@ public sealed record FilterValues
 /// <summary>One aggregate (by build id or by submission date) for a channel, major version and date.</summary>
 public interface IAggregateGrain : IGrainWithStringKey
 {
-    /// <summary>Adds a partition's batch unless that (partition, batch) was already applied; <paramref name="partitionCheckpoint"/> lets it forget older batch ids.</summary>
-    Task Apply(int partition, long batchId, long partitionCheckpoint, AggregateDelta delta);
+    /// <summary>
+    /// Adds the pings of one or more batches of a partition, unless those (partition, batch) pairs
+    /// were already applied (see <see cref="ApplyOutcome"/>); <paramref name="partitionCheckpoint"/>
+    /// lets it forget older batch ids.
+    /// </summary>
+    Task<ApplyOutcome> Apply(int partition, ImmutableArray<long> batchIds, long partitionCheckpoint, ImmutableArray<PingHistograms> pings);
 
     /// <summary>
     /// Makes <paramref name="expectedBatches"/> durable: reports those it does not hold (lost in an

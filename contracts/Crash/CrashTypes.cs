@@ -88,7 +88,7 @@ public sealed record CrashRow
 public interface ICrashAggregateGrain : IGrainWithStringKey
 {
     /// <summary>Adds a partition's batch unless already applied (same protocol as <see cref="Aggregates.IAggregateGrain.Apply"/>).</summary>
-    Task Apply(int partition, long batchId, long partitionCheckpoint, CrashDelta delta);
+    Task<Aggregates.ApplyOutcome> Apply(int partition, ImmutableArray<long> batchIds, long partitionCheckpoint, CrashDelta delta);
 
     /// <summary>Writes the state durably; returns the expected batches it does not hold.</summary>
     Task<Telemetry.Contracts.Aggregates.PersistOutcome> Persist(int partition, ImmutableArray<long> expectedBatches, bool force);

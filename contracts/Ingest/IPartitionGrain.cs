@@ -3,13 +3,17 @@ using Telemetry.Contracts.Aggregates;
 
 namespace Telemetry.Contracts.Ingest;
 
-/// <summary>The aggregate deltas of one landing batch for one partition, computed by the silo that landed it.</summary>
+/// <summary>
+/// The aggregate deltas of one or more whole landing batches of one partition, gathered by the silo
+/// that landed them during one push interval.
+/// </summary>
 [GenerateSerializer, Immutable]
 public sealed record PushedBatch
 {
-    [Id(0)] public required long BatchId { get; init; }
+    [Id(0)] public required ImmutableArray<long> BatchIds { get; init; }
     [Id(1)] public required DateTimeOffset OldestReceivedAt { get; init; }
-    [Id(2)] public required ImmutableDictionary<string, AggregateDelta> Deltas { get; init; }
+    /// <summary>Per aggregate grain key, the pings it gets.</summary>
+    [Id(2)] public required ImmutableDictionary<string, ImmutableArray<PingHistograms>> Deltas { get; init; }
     [Id(3)] public int Pings { get; init; }
     [Id(4)] public ImmutableDictionary<string, Telemetry.Contracts.Crash.CrashDelta> CrashDeltas { get; init; } = ImmutableDictionary<string, Telemetry.Contracts.Crash.CrashDelta>.Empty;
 }

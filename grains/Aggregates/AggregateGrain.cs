@@ -13,56 +13,37 @@ public sealed partial class AggregateGrain(
     Microsoft.Extensions.Options.IOptions<Telemetry.Grains.Ingest.IngestOptions> options,
     ILogger<AggregateGrain> logger) : Grain, IAggregateGrain
 {
-    private Dictionary<string, List<SeriesKey>>? _byMetric;
+    private SeriesTable? _table;
     // DataVersion restarts from the persisted value after a crash; the salt keeps ETags of the
     // new activation from repeating ones handed out for different data before.
     private readonly long _salt = Random.Shared.NextInt64(1, 1L << 40) << 20;
     private readonly PersistTracker _tracker = new();
 
-    Task IAggregateGrain.Apply(int partition, long batchId, long partitionCheckpoint, AggregateDelta delta)
+    Task<ApplyOutcome> IAggregateGrain.Apply(int partition, ImmutableArray<long> batchIds, long partitionCheckpoint, ImmutableArray<PingHistograms> pings)
     {
-        var progress = Progress(partition, partitionCheckpoint);
-        if (!progress.TryApply(batchId))
+        var outcome = Progress(partition, partitionCheckpoint).TryApplyAll(batchIds);
+        if (outcome != ApplyOutcome.Applied)
         {
-            return Task.CompletedTask;
+            return Task.FromResult(outcome);
         }
         var s = state.State;
-        foreach (var (metric, layout) in delta.Layouts)
-        {
-            s.Layouts.TryAdd(metric, layout);
-        }
+        var table = Table;
         int mismatched = 0;
-        foreach (var (key, acc) in delta.Series)
+        foreach (var ping in pings)
         {
-            if (s.Series.TryGetValue(key, out var existing))
-            {
-                if (!existing.Merge(acc))
-                {
-                    mismatched++;
-                }
-            }
-            else if (s.Layouts.TryGetValue(key.Metric, out var layout) && layout.BucketCount != acc.Counts.Length)
-            {
-                mismatched++;
-            }
-            else
-            {
-                s.Series[key] = acc.Clone();
-                if (_byMetric is not null)
-                {
-                    AddToIndex(_byMetric, key);
-                }
-            }
+            mismatched += table.Add(ping);
         }
         if (mismatched > 0)
         {
             LogLayoutMismatch(logger, this.GetPrimaryKeyString(), mismatched);
         }
-        s.Pings += delta.Pings;
+        s.Pings += pings.Length;
         s.DataVersion++;
-        _tracker.Applied(partition, batchId);
-        return Task.CompletedTask;
+        _tracker.Applied(partition, batchIds);
+        return Task.FromResult(ApplyOutcome.Applied);
     }
+
+    private SeriesTable Table => _table ??= new SeriesTable(state.State.Series, state.State.Layouts);
 
     Task<PersistOutcome> IAggregateGrain.Persist(int partition, ImmutableArray<long> expectedBatches, bool force) =>
         _tracker.PersistAsync(Progress(partition, 0), partition, expectedBatches, force,
@@ -75,11 +56,9 @@ public sealed partial class AggregateGrain(
         {
             return Task.FromResult(new AggregateResult { DataVersion = _salt + s.DataVersion });
         }
-        _byMetric ??= BuildIndex(s.Series.Keys);
         var byLabel = new SortedDictionary<string, HistogramAccumulator>(StringComparer.Ordinal);
-        if (_byMetric.TryGetValue(query.Metric, out var keys))
         {
-            foreach (var key in keys)
+            foreach (var key in Table.SeriesOf(query.Metric))
             {
                 if (!Matches(key, query))
                 {
@@ -129,7 +108,7 @@ public sealed partial class AggregateGrain(
         s.Pings = content.Pings;
         s.Progress = checkpoints.ToDictionary(kv => kv.Key, kv => new PartitionProgress { Checkpoint = kv.Value });
         s.DataVersion++;
-        _byMetric = null;
+        _table = null;
         await state.WriteStateAsync();
         _tracker.Written();
     }
@@ -153,26 +132,6 @@ public sealed partial class AggregateGrain(
         && (q.OsVersion is null || key.OsVersion == q.OsVersion)
         && (q.Label is null || key.Label == q.Label)
         && (q.Process is null || key.Process == q.Process);
-
-    private static Dictionary<string, List<SeriesKey>> BuildIndex(IEnumerable<SeriesKey> keys)
-    {
-        var index = new Dictionary<string, List<SeriesKey>>(StringComparer.Ordinal);
-        foreach (var key in keys)
-        {
-            AddToIndex(index, key);
-        }
-        return index;
-    }
-
-    private static void AddToIndex(Dictionary<string, List<SeriesKey>> index, SeriesKey key)
-    {
-        if (!index.TryGetValue(key.Metric, out var list))
-        {
-            list = new List<SeriesKey>();
-            index[key.Metric] = list;
-        }
-        list.Add(key);
-    }
 
     [LoggerMessage(EventId = 3001, Level = LogLevel.Warning, Message = "Aggregate {Key}: {Count} series skipped because their bucket count differs from the metric's layout")]
     private static partial void LogLayoutMismatch(ILogger logger, string key, int count);

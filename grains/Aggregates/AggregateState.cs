@@ -31,11 +31,33 @@ public sealed class PartitionProgress
         return progress;
     }
 
-    /// <summary>Records <paramref name="batchId"/> as applied; false when it already was (the delta must be ignored).</summary>
-    public bool TryApply(long batchId) => batchId > Checkpoint && Applied.Add(batchId);
+    /// <summary>
+    /// Records all of <paramref name="batchIds"/> as applied when none of them is held yet
+    /// (<see cref="ApplyOutcome.Applied"/>: add the delta); otherwise records nothing.
+    /// </summary>
+    public ApplyOutcome TryApplyAll(ImmutableArray<long> batchIds)
+    {
+        int held = 0;
+        foreach (var b in batchIds)
+        {
+            if (b <= Checkpoint || Applied.Contains(b))
+            {
+                held++;
+            }
+        }
+        if (held > 0)
+        {
+            return held == batchIds.Length ? ApplyOutcome.AlreadyApplied : ApplyOutcome.Partial;
+        }
+        foreach (var b in batchIds)
+        {
+            Applied.Add(b);
+        }
+        return ApplyOutcome.Applied;
+    }
 
     /// <summary>The expected batches this state does not hold.</summary>
-    public System.Collections.Immutable.ImmutableArray<long> Missing(System.Collections.Immutable.ImmutableArray<long> expected) =>
+    public ImmutableArray<long> Missing(ImmutableArray<long> expected) =>
         expected.Where(b => b > Checkpoint && !Applied.Contains(b)).ToImmutableArray();
 }
 

@@ -14,13 +14,13 @@ public sealed class PersistTracker
 
     public bool Dirty { get; private set; }
 
-    public void Applied(int partition, long batchId)
+    public void Applied(int partition, ImmutableArray<long> batchIds)
     {
         if (!_unwritten.TryGetValue(partition, out var set))
         {
             _unwritten[partition] = set = new HashSet<long>();
         }
-        set.Add(batchId);
+        set.UnionWith(batchIds);
         Dirty = true;
     }
 

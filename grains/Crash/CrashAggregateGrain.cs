@@ -27,12 +27,12 @@ public sealed class CrashAggregateGrain(
     private readonly PersistTracker _tracker = new();
     private bool _projectionNotified;
 
-    async Task ICrashAggregateGrain.Apply(int partition, long batchId, long partitionCheckpoint, CrashDelta delta)
+    async Task<ApplyOutcome> ICrashAggregateGrain.Apply(int partition, ImmutableArray<long> batchIds, long partitionCheckpoint, CrashDelta delta)
     {
-        var progress = Progress(partition, partitionCheckpoint);
-        if (!progress.TryApply(batchId))
+        var outcome = Progress(partition, partitionCheckpoint).TryApplyAll(batchIds);
+        if (outcome != ApplyOutcome.Applied)
         {
-            return;
+            return outcome;
         }
         var rows = state.State.Rows;
         foreach (var (key, stats) in delta.Rows)
@@ -47,8 +47,9 @@ public sealed class CrashAggregateGrain(
             }
         }
         state.State.Pings += delta.Pings;
-        _tracker.Applied(partition, batchId);
+        _tracker.Applied(partition, batchIds);
         await NotifyProjectionAsync();
+        return ApplyOutcome.Applied;
     }
 
     Task<PersistOutcome> ICrashAggregateGrain.Persist(int partition, ImmutableArray<long> expectedBatches, bool force) =>

@@ -35,8 +35,7 @@ public readonly record struct Contribution(
 public sealed class DecodedPing
 {
     public required PingDimensions Dimensions { get; init; }
-    public RawPing? Raw { get; init; }
-    public List<Contribution> Contributions { get; } = new(128);
+    public List<Contribution> Contributions { get; } = new();
     /// <summary>Names of histograms skipped as invalid (counted under invalid_histogram).</summary>
     public List<string> InvalidHistograms { get; } = new();
     /// <summary>What the ping contributes to crash aggregates (spec 40), or why it does not.</summary>
@@ -48,9 +47,69 @@ public sealed class DecodedPing
     /// <summary>URL segments that disagreed with the body (the body wins).</summary>
     public int DimensionMismatches { get; set; }
 
-    internal int[] Indexes = new int[1024];
-    internal long[] Counts = new long[1024];
+    internal int[] Indexes = [];
+    internal long[] Counts = [];
     internal int Used;
+
+    /// <summary>The aggregate input of this ping: exact-size arrays, shared by its two aggregates.</summary>
+    public Telemetry.Contracts.Aggregates.PingHistograms ToHistograms()
+    {
+        int n = Contributions.Count;
+        int pairs = 0;
+        foreach (var c in Contributions)
+        {
+            pairs += c.Length;
+        }
+        var metrics = new string[n];
+        var labels = new string[n];
+        var processes = new byte[n];
+        var sums = new long[n];
+        var layouts = new Telemetry.Contracts.Aggregates.MetricLayout[n];
+        var ends = new int[n];
+        var buckets = new int[pairs];
+        var counts = new long[pairs];
+        int used = 0;
+        for (int i = 0; i < n; i++)
+        {
+            var c = Contributions[i];
+            metrics[i] = c.Metric;
+            labels[i] = c.Label;
+            processes[i] = (byte)c.Process;
+            sums[i] = c.Sum;
+            layouts[i] = c.Layout.ToMetricLayout(c.Undeclared);
+            Indexes.AsSpan(c.Offset, c.Length).CopyTo(buckets.AsSpan(used));
+            Counts.AsSpan(c.Offset, c.Length).CopyTo(counts.AsSpan(used));
+            used += c.Length;
+            ends[i] = used;
+        }
+        var d = Dimensions;
+        return new Telemetry.Contracts.Aggregates.PingHistograms
+        {
+            Application = d.Application,
+            Architecture = d.Architecture,
+            Os = d.Os,
+            OsVersion = d.OsVersion,
+            Metrics = metrics,
+            Labels = labels,
+            Processes = processes,
+            Sums = sums,
+            Layouts = layouts,
+            Ends = ends,
+            Buckets = buckets,
+            Counts = counts,
+        };
+    }
+
+    /// <summary>Sizes the storage once for what the ping can hold, so decoding does not grow arrays.</summary>
+    internal void Reserve(int contributions, int values)
+    {
+        Contributions.Capacity = Math.Max(Contributions.Capacity, contributions);
+        if (Indexes.Length < values)
+        {
+            Array.Resize(ref Indexes, values);
+            Array.Resize(ref Counts, values);
+        }
+    }
 
     public ReadOnlySpan<int> IndexesOf(in Contribution c) => Indexes.AsSpan(c.Offset, c.Length);
     public ReadOnlySpan<long> CountsOf(in Contribution c) => Counts.AsSpan(c.Offset, c.Length);
@@ -59,8 +118,8 @@ public sealed class DecodedPing
     {
         if (Used == Indexes.Length)
         {
-            Array.Resize(ref Indexes, Indexes.Length * 2);
-            Array.Resize(ref Counts, Counts.Length * 2);
+            Array.Resize(ref Indexes, Math.Max(16, Indexes.Length * 2));
+            Array.Resize(ref Counts, Math.Max(16, Counts.Length * 2));
         }
         Indexes[Used] = index;
         Counts[Used] = count;

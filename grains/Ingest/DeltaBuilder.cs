@@ -1,36 +1,47 @@
 using System.Collections.Immutable;
 using Telemetry.Contracts.Aggregates;
+using Telemetry.Contracts.Crash;
+using Telemetry.Grains.Aggregates;
+using Telemetry.Grains.Crash;
 
 namespace Telemetry.Grains.Ingest;
 
+/// <summary>What one accepted ping gives aggregation, prepared once when it is decoded.</summary>
+public sealed record PingAggregates(string BuildIdKey, string SubmissionDateKey, PingHistograms Histograms, CrashDecodeResult Crash, DateOnly SubmissionDate)
+{
+    public static PingAggregates Of(DecodedPing ping)
+    {
+        var (buildIdKey, submissionDateKey) = DeltaBuilder.KeysOf(ping);
+        return new PingAggregates(buildIdKey, submissionDateKey, ping.ToHistograms(), ping.Crash, ping.SubmissionDate);
+    }
+}
+
 /// <summary>
-/// Sums decoded pings into one <see cref="AggregateDelta"/> per aggregate grain (both families),
-/// so a batch of pings costs one grain call per aggregate, not one per ping.
+/// Groups pings by the aggregate grains they go to (both families, plus the crash aggregates of
+/// spec 40), so a batch of pings costs one grain call per aggregate, not one per ping.
 /// </summary>
 public sealed class DeltaBuilder
 {
-    private readonly Dictionary<string, AggregateDelta> _deltas = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, ImmutableArray<PingHistograms>.Builder> _pings = new(StringComparer.Ordinal);
     private readonly Func<string, bool>? _keyFilter;
-    private readonly Telemetry.Grains.Crash.CrashDeltaBuilder _crash;
+    private readonly CrashDeltaBuilder _crash;
 
     /// <param name="keyFilter">When given, only aggregates whose grain key it accepts are built (reprocessing).</param>
     public DeltaBuilder(Func<string, bool>? keyFilter = null)
     {
         _keyFilter = keyFilter;
-        _crash = new Telemetry.Grains.Crash.CrashDeltaBuilder(keyFilter);
+        _crash = new CrashDeltaBuilder(keyFilter);
     }
 
     public int Pings { get; private set; }
 
-    /// <summary>Series whose layout differed from the one already in the delta (skipped).</summary>
-    public int LayoutMismatches { get; private set; }
+    public void Add(DecodedPing ping) => Add(PingAggregates.Of(ping));
 
-    public void Add(DecodedPing ping)
+    public void Add(PingAggregates ping)
     {
         Pings++;
-        var (buildIdKey, submissionDateKey) = KeysOf(ping);
-        AddTo(buildIdKey, ping);
-        AddTo(submissionDateKey, ping);
+        AddTo(ping.BuildIdKey, ping.Histograms);
+        AddTo(ping.SubmissionDateKey, ping.Histograms);
         _crash.Add(ping.Crash, ping.SubmissionDate);
     }
 
@@ -42,61 +53,79 @@ public sealed class DeltaBuilder
             AggregateFamily.GrainKey(AggregateFamily.SubmissionDate, d.Channel, d.MajorVersion, d.SubmissionDate));
     }
 
-    public ImmutableDictionary<string, AggregateDelta> Build() => _deltas.ToImmutableDictionary(StringComparer.Ordinal);
+    /// <summary>The pings per aggregate grain key.</summary>
+    public ImmutableDictionary<string, ImmutableArray<PingHistograms>> Build() =>
+        _pings.ToImmutableDictionary(kv => kv.Key, kv => kv.Value.ToImmutable(), StringComparer.Ordinal);
 
     /// <summary>The crash aggregate deltas (spec 40) of the same pings.</summary>
-    public ImmutableDictionary<string, Telemetry.Contracts.Crash.CrashDelta> BuildCrash() => _crash.Build();
+    public ImmutableDictionary<string, CrashDelta> BuildCrash() => _crash.Build();
 
-    private void AddTo(string key, DecodedPing ping)
+    private void AddTo(string key, PingHistograms ping)
     {
         if (_keyFilter is not null && !_keyFilter(key))
         {
             return;
         }
-        if (!_deltas.TryGetValue(key, out var delta))
+        if (!_pings.TryGetValue(key, out var list))
         {
-            delta = new AggregateDelta();
-            _deltas[key] = delta;
+            _pings[key] = list = ImmutableArray.CreateBuilder<PingHistograms>();
         }
-        delta.Pings++;
-        var d = ping.Dimensions;
-        foreach (var c in ping.Contributions)
+        list.Add(ping);
+    }
+}
+
+/// <summary>
+/// Sums pings into the dense content of each aggregate as they come (reprocessing: memory grows
+/// with the number of series, not of pings).
+/// </summary>
+public sealed class ContentBuilder
+{
+    private readonly Dictionary<string, (AggregateDelta Content, SeriesTable Table)> _contents = new(StringComparer.Ordinal);
+    private readonly Func<string, bool>? _keyFilter;
+    private readonly CrashDeltaBuilder _crash;
+
+    /// <param name="keyFilter">When given, only aggregates whose grain key it accepts are built.</param>
+    public ContentBuilder(Func<string, bool>? keyFilter = null)
+    {
+        _keyFilter = keyFilter;
+        _crash = new CrashDeltaBuilder(keyFilter);
+    }
+
+    public void Add(DecodedPing ping)
+    {
+        var (buildIdKey, submissionDateKey) = DeltaBuilder.KeysOf(ping);
+        bool buildId = _keyFilter is null || _keyFilter(buildIdKey);
+        bool submission = _keyFilter is null || _keyFilter(submissionDateKey);
+        if (buildId || submission)
         {
-            var layout = c.Layout;
-            if (!delta.Layouts.TryGetValue(c.Metric, out var known))
+            var histograms = ping.ToHistograms();
+            if (buildId)
             {
-                known = new MetricLayout { Kind = (int)layout.Kind, Low = layout.Low, High = layout.High, BucketCount = layout.BucketCount, Undeclared = c.Undeclared };
-                delta.Layouts[c.Metric] = known;
+                AddTo(buildIdKey, histograms);
             }
-            if (known.BucketCount != layout.BucketCount)
+            if (submission)
             {
-                LayoutMismatches++;
-                continue;
+                AddTo(submissionDateKey, histograms);
             }
-            var series = new SeriesKey
-            {
-                Metric = c.Metric,
-                Label = c.Label,
-                Process = Telemetry.Grains.Ingest.ProcessKinds.Name(c.Process),
-                Application = d.Application,
-                Architecture = d.Architecture,
-                Os = d.Os,
-                OsVersion = d.OsVersion,
-            };
-            if (!delta.Series.TryGetValue(series, out var acc))
-            {
-                acc = new HistogramAccumulator(layout.BucketCount);
-                delta.Series[series] = acc;
-            }
-            var idx = ping.IndexesOf(in c);
-            var counts = ping.CountsOf(in c);
-            var target = acc.Counts;
-            for (int i = 0; i < idx.Length; i++)
-            {
-                target[idx[i]] += counts[i];
-            }
-            acc.Sum += c.Sum;
-            acc.Count++;
         }
+        _crash.Add(ping.Crash, ping.SubmissionDate);
+    }
+
+    /// <summary>The summed content per aggregate grain key.</summary>
+    public ImmutableDictionary<string, AggregateDelta> Build() =>
+        _contents.ToImmutableDictionary(kv => kv.Key, kv => kv.Value.Content, StringComparer.Ordinal);
+
+    /// <summary>The crash aggregate deltas (spec 40) of the same pings.</summary>
+    public ImmutableDictionary<string, CrashDelta> BuildCrash() => _crash.Build();
+
+    private void AddTo(string key, PingHistograms ping)
+    {
+        if (!_contents.TryGetValue(key, out var entry))
+        {
+            var content = new AggregateDelta();
+            _contents[key] = entry = (content, new SeriesTable(content.Series, content.Layouts));
+        }
+        entry.Table.Add(ping);
+        entry.Content.Pings++;
     }
 }

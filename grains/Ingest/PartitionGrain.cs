@@ -65,11 +65,13 @@ public sealed partial class PartitionGrain(
         }
         foreach (var batch in batches)
         {
-            if (batch.BatchId <= state.State.Checkpoint || _applied.ContainsKey(batch.BatchId))
+            // A push covers whole batches; if any of them was already applied (read from the log
+            // because the push came late) the rest are read from the log too, one by one.
+            if (batch.BatchIds.IsEmpty || batch.BatchIds.Any(b => b <= state.State.Checkpoint || _applied.ContainsKey(b)))
             {
                 continue;
             }
-            await ApplyAsync(batch.BatchId, batch.Deltas, batch.CrashDeltas);
+            await ApplyAsync(batch.BatchIds, batch.Deltas, batch.CrashDeltas);
         }
     }
 
@@ -293,32 +295,45 @@ public sealed partial class PartitionGrain(
         }
         var deltas = builder.Build();
         var crashDeltas = builder.BuildCrash();
+        var ids = ImmutableArray.Create(batchId);
         if (targetFilter is not null)
         {
             if (IsCrashKey(targetFilter))
             {
                 var crash = crashDeltas.TryGetValue(targetFilter, out var c) ? c : new CrashDelta();
-                await GrainFactory.GetGrain<ICrashAggregateGrain>(targetFilter).Apply(Partition, batchId, state.State.Checkpoint, crash);
+                await GrainFactory.GetGrain<ICrashAggregateGrain>(targetFilter).Apply(Partition, ids, state.State.Checkpoint, crash);
             }
             else
             {
-                var only = deltas.TryGetValue(targetFilter, out var d) ? d : new AggregateDelta();
-                await GrainFactory.GetGrain<IAggregateGrain>(targetFilter).Apply(Partition, batchId, state.State.Checkpoint, only);
+                var only = deltas.TryGetValue(targetFilter, out var d) ? d : ImmutableArray<PingHistograms>.Empty;
+                await GrainFactory.GetGrain<IAggregateGrain>(targetFilter).Apply(Partition, ids, state.State.Checkpoint, only);
             }
             return;
         }
         _recovered++;
-        await ApplyAsync(batchId, deltas, crashDeltas);
+        await ApplyAsync(ids, deltas, crashDeltas);
     }
 
-    private async Task ApplyAsync(long batchId, ImmutableDictionary<string, AggregateDelta> deltas, ImmutableDictionary<string, CrashDelta> crashDeltas)
+    private async Task ApplyAsync(ImmutableArray<long> batchIds, ImmutableDictionary<string, ImmutableArray<PingHistograms>> deltas, ImmutableDictionary<string, CrashDelta> crashDeltas)
     {
         long checkpoint = state.State.Checkpoint;
-        await Task.WhenAll(
-            deltas.Select(kv => GrainFactory.GetGrain<IAggregateGrain>(kv.Key).Apply(Partition, batchId, checkpoint, kv.Value))
-            .Concat(crashDeltas.Select(kv => GrainFactory.GetGrain<ICrashAggregateGrain>(kv.Key).Apply(Partition, batchId, checkpoint, kv.Value))));
-        _applied[batchId] = new AppliedBatch(deltas.Keys.Concat(crashDeltas.Keys).ToImmutableArray());
-        state.State.BatchesApplied++;
+        var outcomes = await Task.WhenAll(
+            deltas.Select(kv => GrainFactory.GetGrain<IAggregateGrain>(kv.Key).Apply(Partition, batchIds, checkpoint, kv.Value))
+            .Concat(crashDeltas.Select(kv => GrainFactory.GetGrain<ICrashAggregateGrain>(kv.Key).Apply(Partition, batchIds, checkpoint, kv.Value))));
+        if (outcomes.Contains(ApplyOutcome.Partial))
+        {
+            // An aggregate held some of these batches (sent before in another grouping): nothing is
+            // recorded, so the poll reads them from the log one by one; aggregates that applied
+            // this delta answer AlreadyApplied then.
+            LogPartial(logger, Partition, batchIds.Length);
+            return;
+        }
+        var targets = deltas.Keys.Concat(crashDeltas.Keys).ToImmutableArray();
+        foreach (var batchId in batchIds)
+        {
+            _applied[batchId] = new AppliedBatch(targets);
+        }
+        state.State.BatchesApplied += batchIds.Length;
         var fresh = deltas.Keys.Where(k => !_registeredKeys.Contains(k)).ToImmutableArray();
         if (!fresh.IsEmpty)
         {
@@ -328,6 +343,9 @@ public sealed partial class PartitionGrain(
     }
 
     private static bool IsCrashKey(string key) => key.StartsWith("crash\u001f", StringComparison.Ordinal);
+
+    [LoggerMessage(EventId = 2004, Level = LogLevel.Information, Message = "Partition {Partition}: a push of {Count} batches overlapped batches already applied; reading them from the log one by one")]
+    private static partial void LogPartial(ILogger logger, int partition, int count);
 
     [LoggerMessage(EventId = 2003, Level = LogLevel.Warning, Message = "Partition {Partition}: pause lease expired without Resume; applying again")]
     private static partial void LogLeaseExpired(ILogger logger, int partition);

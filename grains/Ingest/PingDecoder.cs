@@ -68,7 +68,9 @@ public static class PingDecoder
             OsVersion = Clean(NormalizeOsVersion(os, raw.OsVersion ?? "")),
             SubmissionDate = submissionDate.ToString("yyyyMMdd"),
         };
-        var ping = new DecodedPing { Dimensions = dims, Raw = raw, DimensionMismatches = mismatches, SubmissionDate = submissionDate };
+        var ping = new DecodedPing { Dimensions = dims, DimensionMismatches = mismatches, SubmissionDate = submissionDate };
+        int observations = raw.Scalars.Count + raw.SimpleMeasures.Count;
+        ping.Reserve(raw.Histograms.Count + observations, raw.ValuesUsed + raw.Histograms.Count + observations);
 
         string? revision = raw.IsClassic ? RevisionHash(raw.Revision) : raw.Revision;
         var definitions = probes.Resolve(revision, channel);
@@ -209,10 +211,10 @@ public static class PingDecoder
             return;
         }
         HistogramDefinition? def = null;
-        if (revision is not null && !revision.Histograms.TryGetValue(h.Name, out def)
+        if (revision is not null && !revision.Lookup.TryGetValue(h.Name, out def)
             && h.Name.StartsWith(StartupPrefix, StringComparison.Ordinal))
         {
-            revision.Histograms.TryGetValue(h.Name[StartupPrefix.Length..], out def);
+            revision.Lookup.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(h.Name.AsSpan(StartupPrefix.Length), out def);
         }
         if (!h.ValuesValid || !h.SumIsInteger || h.Sum < 0)
         {
@@ -235,10 +237,11 @@ public static class PingDecoder
         var bounds = raw.BoundsOf(in h);
         var counts = raw.CountsOf(in h);
         int start = ping.Used;
+        int index = -1;
         for (int i = 0; i < bounds.Length; i++)
         {
             double c = counts[i];
-            int index = layout.IndexOfBound(bounds[i]);
+            index = layout.IndexOfBound(bounds[i], index);
             if (index < 0 || c < 0 || c != Math.Floor(c) || c > long.MaxValue / 2)
             {
                 ping.Used = start; // drop what this histogram added so far

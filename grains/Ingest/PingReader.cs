@@ -21,14 +21,16 @@ public static class PingReader
     };
 
     /// <summary>Parses <paramref name="json"/>; throws <see cref="PingFormatException"/> when it is not a JSON object.</summary>
-    public static RawPing Read(ReadOnlySpan<byte> json)
+    public static RawPing Read(ReadOnlySpan<byte> json) => Read(json, new RawPing());
+
+    /// <summary>Parses <paramref name="json"/> into <paramref name="ping"/> (a fresh or rented one).</summary>
+    internal static RawPing Read(ReadOnlySpan<byte> json, RawPing ping)
     {
         // Utf8JsonReader does not check strings it skips; one vectorized pass rejects invalid UTF-8 anywhere.
         if (!System.Text.Unicode.Utf8.IsValid(json))
         {
             throw new PingFormatException(PingRejection.BadJson, "the body is not valid UTF-8");
         }
-        var ping = new RawPing();
         var reader = new Utf8JsonReader(json, isFinalBlock: true, state: new JsonReaderState(Options));
         try
         {
@@ -434,7 +436,11 @@ public static class PingReader
                 {
                     bool boundOk = Utf8Parser.TryParse(r.ValueSpan, out long bound, out int consumed) && consumed == r.ValueSpan.Length && !r.ValueIsEscaped;
                     r.Read();
-                    if (r.TokenType == JsonTokenType.Number && r.TryGetDouble(out double c) && boundOk)
+                    if (r.TokenType == JsonTokenType.Number && boundOk && r.TryGetInt64(out long whole))
+                    {
+                        ping.AddValue(bound, whole); // counts are integers in practice: the fast path
+                    }
+                    else if (r.TokenType == JsonTokenType.Number && r.TryGetDouble(out double c) && boundOk)
                     {
                         ping.AddValue(bound, c);
                     }

@@ -81,27 +81,73 @@ public sealed class RawPing
     public string? CrashDate { get; set; }
     public string? ProcessType { get; set; }
 
-    public List<RawHistogram> Histograms { get; } = new(64);
-    public List<RawScalar> Scalars { get; } = new(16);
-    public List<RawScalar> SimpleMeasures { get; } = new(32);
+    public List<RawHistogram> Histograms => _storage.Histograms;
+    public List<RawScalar> Scalars => _storage.Scalars;
+    public List<RawScalar> SimpleMeasures => _storage.SimpleMeasures;
 
     // Shared storage for sparse histogram values: (lower bound, count) pairs.
-    internal long[] Bounds = new long[512];
-    internal double[] Counts = new double[512];
+    internal long[] Bounds => _storage.Bounds;
+    internal double[] Counts => _storage.Counts;
     internal int ValuesUsed;
 
-    public ReadOnlySpan<long> BoundsOf(in RawHistogram h) => Bounds.AsSpan(h.ValuesOffset, h.ValuesLength);
-    public ReadOnlySpan<double> CountsOf(in RawHistogram h) => Counts.AsSpan(h.ValuesOffset, h.ValuesLength);
+    private Storage _storage;
+
+    public RawPing() => _storage = new Storage();
+
+    private RawPing(Storage storage) => _storage = storage;
+
+    public ReadOnlySpan<long> BoundsOf(in RawHistogram h) => _storage.Bounds.AsSpan(h.ValuesOffset, h.ValuesLength);
+    public ReadOnlySpan<double> CountsOf(in RawHistogram h) => _storage.Counts.AsSpan(h.ValuesOffset, h.ValuesLength);
 
     internal void AddValue(long bound, double count)
     {
-        if (ValuesUsed == Bounds.Length)
+        var s = _storage;
+        if (ValuesUsed == s.Bounds.Length)
         {
-            Array.Resize(ref Bounds, Bounds.Length * 2);
-            Array.Resize(ref Counts, Counts.Length * 2);
+            Array.Resize(ref s.Bounds, s.Bounds.Length * 2);
+            Array.Resize(ref s.Counts, s.Counts.Length * 2);
         }
-        Bounds[ValuesUsed] = bound;
-        Counts[ValuesUsed] = count;
+        s.Bounds[ValuesUsed] = bound;
+        s.Counts[ValuesUsed] = count;
         ValuesUsed++;
+    }
+
+    // The value arrays and lists of the last ping read on this thread, reused by the next one:
+    // reading a ping then allocates almost nothing (they grow to the pings' size once).
+    [ThreadStatic] private static Storage? t_spare;
+
+    /// <summary>A ping whose storage is reused from the previous <see cref="Return"/> on this thread.</summary>
+    internal static RawPing Rent()
+    {
+        var storage = t_spare ?? new Storage();
+        t_spare = null;
+        return new RawPing(storage);
+    }
+
+    /// <summary>Gives the storage back for the next <see cref="Rent"/>; the ping must not be used afterwards.</summary>
+    internal void Return()
+    {
+        var s = _storage;
+        _storage = Storage.Empty;
+        ValuesUsed = 0;
+        if (s == Storage.Empty || s.Bounds.Length > Storage.MaxRetainedValues || s.Histograms.Capacity > Storage.MaxRetainedValues)
+        {
+            return; // a huge ping's buffers are not kept
+        }
+        s.Histograms.Clear();
+        s.Scalars.Clear();
+        s.SimpleMeasures.Clear();
+        t_spare = s;
+    }
+
+    private sealed class Storage
+    {
+        public const int MaxRetainedValues = 64 * 1024;
+        public static readonly Storage Empty = new();
+        public long[] Bounds = new long[512];
+        public double[] Counts = new double[512];
+        public readonly List<RawHistogram> Histograms = new(64);
+        public readonly List<RawScalar> Scalars = new(16);
+        public readonly List<RawScalar> SimpleMeasures = new(32);
     }
 }

@@ -11,15 +11,17 @@ public static class SubmissionDecoder
     public static DecodedPing Decode(ReadOnlyMemory<byte> body, bool declaredGzip, long maxInflated, SubmissionPath path, DateOnly submissionDate, ProbeSnapshot probes, DecodeSettings settings, string? country = null)
     {
         var json = PayloadInflater.Inflate(body, declaredGzip, maxInflated, out var rented);
+        var raw = RawPing.Rent();
         try
         {
-            var raw = PingReader.Read(json);
+            PingReader.Read(json, raw);
             var ping = PingDecoder.Decode(raw, path, submissionDate, probes, settings);
             ping.Crash = Telemetry.Grains.Crash.CrashPingDecoder.Decode(raw, Telemetry.Grains.Crash.CrashPingDecoder.DocTypeOf(raw, path.DocType), country, submissionDate);
             return ping;
         }
         finally
         {
+            raw.Return();
             PayloadInflater.Release(rented);
         }
     }

@@ -62,6 +62,22 @@ public sealed class BucketLayout : IEquatable<BucketLayout>
     /// <summary>The ping type code of this layout's kind (enumerated → 1).</summary>
     public int TypeCode => HistogramKinds.TypeCode(Kind);
 
+    private Telemetry.Contracts.Aggregates.MetricLayout? declaredMetricLayout, undeclaredMetricLayout;
+
+    /// <summary>This layout as aggregates record it (one shared instance per layout and flag).</summary>
+    public Telemetry.Contracts.Aggregates.MetricLayout ToMetricLayout(bool undeclared)
+    {
+        ref var slot = ref undeclared ? ref undeclaredMetricLayout : ref declaredMetricLayout;
+        return slot ??= new Telemetry.Contracts.Aggregates.MetricLayout
+        {
+            Kind = (int)Kind,
+            Low = Low,
+            High = High,
+            BucketCount = BucketCount,
+            Undeclared = undeclared,
+        };
+    }
+
     // ---------------------------------------------------------------- fixed layouts
 
     /// <summary>Layout of count histograms' per-ping observations: exponential(1, 10000, 100).</summary>
@@ -184,6 +200,22 @@ public sealed class BucketLayout : IEquatable<BucketLayout>
         }
 
         return -1;
+    }
+
+    /// <summary>
+    /// <see cref="IndexOfBound(long)"/> for values read in ascending order: the bucket after
+    /// <paramref name="previous"/> (the last index found, or -1) is tried before searching.
+    /// </summary>
+    public int IndexOfBound(long lowerBound, int previous)
+    {
+        var b = bounds;
+        int next = previous + 1;
+        if (next >= denseCount && (uint)next < (uint)b.Length && b[next] == lowerBound)
+        {
+            return next;
+        }
+
+        return IndexOfBound(lowerBound);
     }
 
     /// <summary>The label of bucket <paramref name="index"/> for categorical layouts, else null.</summary>

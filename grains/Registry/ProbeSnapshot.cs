@@ -1,3 +1,4 @@
+using System.Collections.Frozen;
 using System.Collections.Immutable;
 using Telemetry.Grains.Probes;
 
@@ -8,6 +9,12 @@ public sealed class ProbeRevision
 {
     public required string Name { get; init; }
     public required ImmutableDictionary<string, HistogramDefinition> Histograms { get; init; }
+
+    /// <summary><see cref="Histograms"/> for lookups on the ingest path (a frozen table reads several times faster).</summary>
+    public FrozenDictionary<string, HistogramDefinition> Lookup =>
+        _lookup ??= Histograms.ToFrozenDictionary(StringComparer.Ordinal);
+
+    private FrozenDictionary<string, HistogramDefinition>? _lookup;
     public ImmutableDictionary<string, ScalarDefinition> Scalars { get; init; } = ImmutableDictionary<string, ScalarDefinition>.Empty;
     public ImmutableArray<DefinitionError> Errors { get; init; } = ImmutableArray<DefinitionError>.Empty;
     public DateTimeOffset UploadedAt { get; init; }

@@ -6,95 +6,110 @@ using Telemetry.Grains.Ingest;
 namespace Telemetry.Silo.Ingest;
 
 /// <summary>
-/// Sums the decoded pings of each (partition, batch) into aggregate deltas and pushes them to the
-/// partition grains every <see cref="IngestOptions.PushIntervalMs"/>: one grain call per
-/// partition per interval. A lost push is harmless: the partition reads the batch from the log.
+/// Gathers the prepared pings of landed batches per partition and pushes them to the partition
+/// grains every <see cref="IngestOptions.PushIntervalMs"/>: one grain call per partition per
+/// interval, covering every batch landed meanwhile. A batch's rows of one partition are added
+/// together, so a push always holds whole batches. A lost push is harmless: the partition reads
+/// the batches from the landing log.
 /// </summary>
-public sealed partial class AggregationFeeder(IGrainFactory grains, IOptions<IngestOptions> options, ILogger<AggregationFeeder> logger) : BackgroundService
+public sealed partial class AggregationFeeder : BackgroundService
 {
-    private readonly Lock _lock = new();
-    private Dictionary<(int Partition, long Batch), Building> _building = new();
-    private readonly HashSet<long> _sealed = new();
+    private readonly IGrainFactory _grains;
+    private readonly IngestOptions _options;
+    private readonly ILogger<AggregationFeeder> _logger;
+    private readonly Pending[] _partitions;
 
-    private sealed class Building
+    public AggregationFeeder(IGrainFactory grains, IOptions<IngestOptions> options, ILogger<AggregationFeeder> logger)
     {
-        public DeltaBuilder Builder { get; } = new();
-        public DateTimeOffset Oldest { get; set; } = DateTimeOffset.MaxValue;
+        _grains = grains;
+        _options = options.Value;
+        _logger = logger;
+        _partitions = Enumerable.Range(0, _options.Partitions).Select(_ => new Pending()).ToArray();
     }
 
-    public void Add(int partition, long batchId, DateTimeOffset receivedAt, DecodedPing ping)
+    private sealed class Pending
     {
-        lock (_lock)
-        {
-            if (!_building.TryGetValue((partition, batchId), out var b))
-            {
-                _building[(partition, batchId)] = b = new Building();
-            }
-            b.Builder.Add(ping);
-            if (receivedAt < b.Oldest)
-            {
-                b.Oldest = receivedAt;
-            }
-        }
+        public readonly Lock Lock = new();
+        public DeltaBuilder Builder = new();
+        public List<long> BatchIds = new();
+        public DateTimeOffset Oldest = DateTimeOffset.MaxValue;
     }
 
-    public void Seal(long batchId)
+    /// <summary>One stored row of a batch: its partition, when it was received, and what it gives aggregation.</summary>
+    public readonly record struct Row(int Partition, DateTimeOffset ReceivedAt, PingAggregates Ping);
+
+    /// <summary>Adds the stored rows of one committed batch (all of them, in one call).</summary>
+    public void AddBatch(long batchId, IReadOnlyList<Row> rows)
     {
-        lock (_lock)
+        foreach (var group in rows.GroupBy(r => r.Partition))
         {
-            _sealed.Add(batchId);
+            var p = _partitions[group.Key % _partitions.Length];
+            lock (p.Lock)
+            {
+                foreach (var row in group)
+                {
+                    p.Builder.Add(row.Ping);
+                    if (row.ReceivedAt < p.Oldest)
+                    {
+                        p.Oldest = row.ReceivedAt;
+                    }
+                }
+                p.BatchIds.Add(batchId);
+            }
         }
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(options.Value.PushIntervalMs));
+        using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(_options.PushIntervalMs));
         while (await timer.WaitForNextTickAsync(stoppingToken))
         {
             await FlushAsync();
         }
     }
 
-    /// <summary>Pushes every sealed batch now.</summary>
+    /// <summary>Pushes everything gathered so far.</summary>
     public async Task FlushAsync()
     {
-        List<KeyValuePair<(int Partition, long Batch), Building>> ready;
-        lock (_lock)
+        var pushes = new List<Task>();
+        for (int partition = 0; partition < _partitions.Length; partition++)
         {
-            ready = _building.Where(kv => _sealed.Contains(kv.Key.Batch)).ToList();
-            foreach (var kv in ready)
+            var p = _partitions[partition];
+            DeltaBuilder builder;
+            List<long> batchIds;
+            DateTimeOffset oldest;
+            lock (p.Lock)
             {
-                _building.Remove(kv.Key);
+                if (p.BatchIds.Count == 0)
+                {
+                    continue;
+                }
+                (builder, batchIds, oldest) = (p.Builder, p.BatchIds, p.Oldest);
+                (p.Builder, p.BatchIds, p.Oldest) = (new DeltaBuilder(), new List<long>(), DateTimeOffset.MaxValue);
             }
-            var open = _building.Keys.Select(k => k.Batch).ToHashSet();
-            _sealed.RemoveWhere(b => !open.Contains(b));
-        }
-        if (ready.Count == 0)
-        {
-            return;
-        }
-        var pushes = ready
-            .GroupBy(kv => kv.Key.Partition)
-            .Select(async g =>
+            var push = new PushedBatch
             {
-                var batches = g.OrderBy(kv => kv.Key.Batch).Select(kv => new PushedBatch
-                {
-                    BatchId = kv.Key.Batch,
-                    OldestReceivedAt = kv.Value.Oldest,
-                    Deltas = kv.Value.Builder.Build(),
-                    CrashDeltas = kv.Value.Builder.BuildCrash(),
-                    Pings = kv.Value.Builder.Pings,
-                }).ToImmutableArray();
-                try
-                {
-                    await grains.GetGrain<IPartitionGrain>(g.Key).Push(batches);
-                }
-                catch (Exception e)
-                {
-                    LogPushFailed(logger, g.Key, batches.Length, e.Message);
-                }
-            });
+                BatchIds = batchIds.Order().ToImmutableArray(),
+                OldestReceivedAt = oldest,
+                Deltas = builder.Build(),
+                CrashDeltas = builder.BuildCrash(),
+                Pings = builder.Pings,
+            };
+            pushes.Add(PushAsync(partition, push));
+        }
         await Task.WhenAll(pushes);
+    }
+
+    private async Task PushAsync(int partition, PushedBatch push)
+    {
+        try
+        {
+            await _grains.GetGrain<IPartitionGrain>(partition).Push([push]);
+        }
+        catch (Exception e)
+        {
+            LogPushFailed(_logger, partition, push.BatchIds.Length, e.Message);
+        }
     }
 
     [LoggerMessage(EventId = 1301, Level = LogLevel.Warning, Message = "Push of {Count} batches to partition {Partition} failed ({Message}); the partition will read them from the landing log")]

@@ -13,7 +13,7 @@ public enum LandingOutcome
 
 /// <summary>
 /// Group commit (spec 10): concurrent submissions wait a few milliseconds for company, are
-/// written by one INSERT, and are all answered when it commits. The decoded pings of the rows
+/// written by one INSERT, and are all answered when it commits. The prepared pings of the rows
 /// that were new go straight to the <see cref="AggregationFeeder"/>, so a body is parsed once.
 /// </summary>
 public sealed partial class GroupCommitter : BackgroundService
@@ -38,10 +38,10 @@ public sealed partial class GroupCommitter : BackgroundService
         });
     }
 
-    private sealed record Pending(LandingEntry Entry, DecodedPing? Ping, TaskCompletionSource<LandingOutcome> Done);
+    private sealed record Pending(LandingEntry Entry, PingAggregates? Ping, TaskCompletionSource<LandingOutcome> Done);
 
     /// <summary>Lands one submission; completes when it is durably stored (or found to be a duplicate).</summary>
-    public async Task<LandingOutcome> LandAsync(LandingEntry entry, DecodedPing? ping, CancellationToken ct)
+    public async Task<LandingOutcome> LandAsync(LandingEntry entry, PingAggregates? ping, CancellationToken ct)
     {
         var done = new TaskCompletionSource<LandingOutcome>(TaskCreationOptions.RunContinuationsAsynchronously);
         await _queue.Writer.WriteAsync(new Pending(entry, ping, done), ct);
@@ -114,15 +114,19 @@ public sealed partial class GroupCommitter : BackgroundService
             }
             return;
         }
+        // The whole batch goes to the feeder in one call: a batch is applied whole or not at all.
+        var rows = new List<AggregationFeeder.Row>(unique.Count);
         for (int i = 0; i < unique.Count; i++)
         {
             if (result.Inserted[i] && unique[i].Ping is { } ping)
             {
-                _feeder.Add(unique[i].Entry.Partition, result.BatchId, unique[i].Entry.ReceivedAt, ping);
+                rows.Add(new AggregationFeeder.Row(unique[i].Entry.Partition, unique[i].Entry.ReceivedAt, ping));
             }
         }
-        // Only once the whole batch is with the feeder may it push: a batch is applied whole or not at all.
-        _feeder.Seal(result.BatchId);
+        if (rows.Count > 0)
+        {
+            _feeder.AddBatch(result.BatchId, rows);
+        }
         for (int i = 0; i < unique.Count; i++)
         {
             unique[i].Done.TrySetResult(result.Inserted[i] ? LandingOutcome.Stored : LandingOutcome.Duplicate);

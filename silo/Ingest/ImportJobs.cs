@@ -110,7 +110,7 @@ public sealed partial class ImportJobs(
             // received_at is when it landed here (it drives lag); the submission date is the record's.
             var entry = new LandingEntry(path.DocId, SubmissionDecoder.PartitionOf(path.DocId, opts.Partitions), date, DateTimeOffset.UtcNow,
                 string.Join('/', path.DocId, path.DocType, path.AppName, path.AppVersion, path.Channel, path.BuildId), record.Body, null);
-            var outcome = await committer.LandAsync(entry, ping, CancellationToken.None);
+            var outcome = await committer.LandAsync(entry, PingAggregates.Of(ping), CancellationToken.None);
             counters.Accepted(record.Body.Length, outcome == LandingOutcome.Duplicate);
             if (outcome == LandingOutcome.Stored)
             {

@@ -85,7 +85,7 @@ public static partial class IngestApi
             LandingOutcome outcome;
             try
             {
-                outcome = await committer.LandAsync(entry, ping, ctx.RequestAborted);
+                outcome = await committer.LandAsync(entry, PingAggregates.Of(ping), ctx.RequestAborted);
             }
             catch (LandingUnavailableException)
             {

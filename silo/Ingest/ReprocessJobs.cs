@@ -70,7 +70,7 @@ public sealed partial class ReprocessJobs(
             var fromKey = from.ToString("yyyyMMdd");
             var toKey = to.ToString("yyyyMMdd");
             var affectedBuildKeys = new HashSet<string>(StringComparer.Ordinal);
-            var builder = new DeltaBuilder();
+            var builder = new ContentBuilder();
             await ScanAsync(partitions, horizon, from, to, row => true, ping =>
             {
                 builder.Add(ping);
@@ -78,7 +78,7 @@ public sealed partial class ReprocessJobs(
             }, counts);
             await Report(0.5, "rebuilding build-id aggregates");
             // Pass 2: the other rows contribute only to the build-id aggregates touched by the range.
-            var outside = new DeltaBuilder(key => affectedBuildKeys.Contains(key));
+            var outside = new ContentBuilder(key => affectedBuildKeys.Contains(key));
             await ScanAsync(partitions, horizon, null, null,
                 row => row.SubmissionDate < from || row.SubmissionDate > to,
                 ping => outside.Add(ping), null);

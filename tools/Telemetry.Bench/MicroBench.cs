@@ -1,0 +1,139 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Collections.Immutable;
+using Telemetry.Contracts.Aggregates;
+using Telemetry.Contracts.Probes;
+using Telemetry.Grains.Ingest;
+using Telemetry.Grains.Registry;
+
+namespace Telemetry.Bench;
+
+/// <summary>
+/// <c>micro</c>: the silo's per-ping CPU work without HTTP, Orleans or PostgreSQL, step by step
+/// (inflate, read, decode, delta building, applying to an aggregate), single-threaded, with the
+/// bytes allocated per ping. For finding where the submit path spends its time.
+/// </summary>
+public static class MicroBench
+{
+    public static int Run(string[] args)
+    {
+        string ping = args.Length > 1 ? args[1] : "/work/shared/data/pings/firefox-23.0.1-idle-daily.json";
+        string probes = args.Length > 2 ? args[2] : "silo/probes";
+        int pingsPerDelta = args.Length > 3 ? int.Parse(args[3], CultureInfo.InvariantCulture) : 40;
+        int n = args.Length > 4 ? int.Parse(args[4], CultureInfo.InvariantCulture) : 3000;
+        string only = args.Length > 5 ? args[5] : "";
+
+        var bodies = new PingBodies(ping);
+        var dates = Enumerable.Range(0, 35).Select(i => new DateOnly(2098, 1, 1).AddDays(i).ToString("yyyyMMdd", CultureInfo.InvariantCulture) + "063812").ToArray();
+        var gz = dates.SelectMany(d => PingBodies.Variants.Select(v => bodies.GzipFor(d, v))).ToArray();
+        var t0 = DateTimeOffset.UnixEpoch;
+        var content = new ProbeRegistryContent
+        {
+            Version = 1,
+            Revisions = Directory.GetFiles(probes, "*.json").Order(StringComparer.Ordinal).Select((f, i) => new ProbeRevisionDocument
+            {
+                Revision = Path.GetFileNameWithoutExtension(f)["Histograms.".Length..],
+                HistogramsJson = File.ReadAllText(f),
+                UploadedAt = t0.AddDays(i),
+            }).ToImmutableArray(),
+            Channels = ImmutableDictionary<string, string>.Empty,
+        };
+        var snapshot = ProbeSnapshotBuilder.Build(content, null);
+        var settings = new DecodeSettings(DecodeSettings.DefaultExcludedMetrics);
+        var path = SubmissionPath.Parse("00000000-0000-0000-0000-000000000000/idle-daily/Firefox/23.0.1/release/20980101063812");
+        var day = new DateOnly(2026, 11, 26);
+
+        var decoded = new DecodedPing[gz.Length];
+        void Step(string name, Action<int> body)
+        {
+            if (only.Length > 0 && !name.StartsWith(only, StringComparison.Ordinal) && !name.StartsWith("inflate + read + decode", StringComparison.Ordinal) && !name.StartsWith("prepare", StringComparison.Ordinal))
+            {
+                return;
+            }
+            for (int i = 0; i < Math.Min(n, 300); i++)
+            {
+                body(i); // warm-up
+            }
+            GC.Collect();
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            var sw = Stopwatch.StartNew();
+            for (int i = 0; i < n; i++)
+            {
+                body(i);
+            }
+            sw.Stop();
+            long alloc = GC.GetAllocatedBytesForCurrentThread() - before;
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {name,-44} | {sw.Elapsed.TotalMicroseconds / n,9:F1} µs | {alloc / n / 1024.0,9:F1} KiB |"));
+        }
+        Console.WriteLine($"| step (per ping, {pingsPerDelta} pings per delta) | CPU | allocated |");
+        Console.WriteLine("|---|---|---|");
+        Step("inflate", i =>
+        {
+            var json = PayloadInflater.Inflate(gz[i % gz.Length], true, 16 << 20, out var rented);
+            PayloadInflater.Release(rented);
+        });
+        Step("inflate + tokenize (the (b) endpoint)", i =>
+        {
+            var json = PayloadInflater.Inflate(gz[i % gz.Length], true, 16 << 20, out var rented);
+            var reader = new System.Text.Json.Utf8JsonReader(json);
+            while (reader.Read())
+            {
+            }
+            PayloadInflater.Release(rented);
+        });
+        Step("inflate + read", i =>
+        {
+            var json = PayloadInflater.Inflate(gz[i % gz.Length], true, 16 << 20, out var rented);
+            PingReader.Read(json);
+            PayloadInflater.Release(rented);
+        });
+        Step("inflate + read + decode (SubmissionDecoder)", i =>
+        {
+            decoded[i % gz.Length] = SubmissionDecoder.Decode(gz[i % gz.Length], true, 16 << 20, path, day, snapshot, settings);
+        });
+        var prepared = new PingAggregates[gz.Length];
+        Step("prepare for aggregation (PingAggregates.Of)", i =>
+        {
+            prepared[i % gz.Length] = PingAggregates.Of(decoded[i % gz.Length]);
+        });
+        Step("delta build", i =>
+        {
+            if (i % pingsPerDelta == 0)
+            {
+                var b = new DeltaBuilder();
+                for (int k = 0; k < pingsPerDelta; k++)
+                {
+                    b.Add(prepared[(i + k) % gz.Length]);
+                }
+                b.Build();
+                b.BuildCrash();
+            }
+        });
+        var tables = new Dictionary<string, Telemetry.Grains.Aggregates.SeriesTable>();
+        Step("delta build + apply to aggregates", i =>
+        {
+            if (i % pingsPerDelta == 0)
+            {
+                var b = new DeltaBuilder();
+                for (int k = 0; k < pingsPerDelta; k++)
+                {
+                    b.Add(prepared[(i + k) % gz.Length]);
+                }
+                foreach (var (key, pings) in b.Build())
+                {
+                    if (!tables.TryGetValue(key, out var table))
+                    {
+                        tables[key] = table = new Telemetry.Grains.Aggregates.SeriesTable(new(), new(StringComparer.Ordinal));
+                    }
+                    foreach (var ping in pings)
+                    {
+                        table.Add(ping);
+                    }
+                }
+            }
+        });
+        var one = decoded[0];
+        Console.WriteLine($"contributions per ping: {one.Contributions.Count}");
+        return 0;
+    }
+}
