@@ -21,6 +21,7 @@
 #   BENCH_KEEP=1              keep the temp dir (PostgreSQL data, silo log)
 #   BENCH_SKIP_BUILD=1        do not build (use the existing Release outputs)
 #   BENCH_SILO_ARGS="..."     extra silo arguments for experiments (e.g. --Ingest:CheckpointSeconds=30)
+#   BENCH_PG_OPTS="..."       extra PostgreSQL server options (e.g. "-c max_wal_size=8GB")
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -86,7 +87,7 @@ mkdir -p "$PGDATA"
 if [ "$(id -u)" = "0" ]; then chown postgres "$WORK" "$PGDATA"; chmod 755 "$WORK"; fi
 as_pg "'$PG_BIN/initdb' -D '$PGDATA' -U postgres -A trust -E UTF8 --no-sync" >"$WORK/initdb.log" 2>&1
 as_pg "'$PG_BIN/pg_ctl' -D '$PGDATA' -l '$PGDATA/server.log' -w -t 60 start \
-  -o \"-c listen_addresses=127.0.0.1 -p $PG_PORT -k '$PGDATA' -c max_connections=200 -c shared_buffers=256MB -c unix_socket_permissions=0700 -c shared_preload_libraries=pg_stat_statements\"" >/dev/null
+  -o \"-c listen_addresses=127.0.0.1 -p $PG_PORT -k '$PGDATA' -c max_connections=200 -c shared_buffers=256MB -c unix_socket_permissions=0700 -c shared_preload_libraries=pg_stat_statements ${BENCH_PG_OPTS:-}\"" >/dev/null
 PG_STARTED=1
 PG_PID="$(head -n 1 "$PGDATA/postmaster.pid")"
 

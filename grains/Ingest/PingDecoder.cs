@@ -227,8 +227,11 @@ public static class PingDecoder
             AddObservation(ping, h.Name, h.Label, h.Process, BucketLayout.CountHistogramObservations, h.Sum, undeclared: def is null);
             return;
         }
-        var declared = BucketLayout.FromDeclared(h.TypeCode, h.RangeLow, h.RangeHigh, h.BucketCount);
-        BucketLayout? layout = def is not null ? def.ResolveLayout(declared) : declared;
+        // A registry layout wins; the ping's own declaration is only looked at when there is none.
+        BucketLayout? layout = def?.Layout
+            ?? (def is not null
+                ? def.ResolveLayout(BucketLayout.FromDeclared(h.TypeCode, h.RangeLow, h.RangeHigh, h.BucketCount))
+                : BucketLayout.FromDeclared(h.TypeCode, h.RangeLow, h.RangeHigh, h.BucketCount));
         if (layout is null)
         {
             ping.InvalidHistograms.Add(h.Name);

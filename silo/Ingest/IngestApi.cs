@@ -81,10 +81,12 @@ public static partial class IngestApi
             }
             var entry = new LandingEntry(path.DocId, SubmissionDecoder.PartitionOf(path.DocId, opts.Partitions), submissionDate, receivedAt,
                 string.Join('/', path.DocId, path.DocType, path.AppName, path.AppVersion, path.Channel, path.BuildId),
-                body.ToArray(), CountryOf(request, countryOptions.Value));
+                body, CountryOf(request, countryOptions.Value));
             LandingOutcome outcome;
             try
             {
+                // The entry points into the pooled body buffer: LandAsync returns only after the
+                // commit that reads it (the buffer goes back to the pool in the finally below).
                 outcome = await committer.LandAsync(entry, PingAggregates.Of(ping), ctx.RequestAborted);
             }
             catch (LandingUnavailableException)

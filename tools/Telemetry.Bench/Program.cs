@@ -41,6 +41,8 @@ public static class Program
                     return await WaitReadyAsync(Loopback.Require(args[1]), double.Parse(args[2], CultureInfo.InvariantCulture)) ? 0 : 1;
                 case "crash":
                     return await CrashBench.RunAsync(args);
+                case "pg-landing":
+                    return await PgLandingBench.RunAsync(args);
                 case "micro":
                     return MicroBench.Run(args);
                 case "run":

@@ -1,0 +1,81 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using Npgsql;
+using Telemetry.Grains.Ingest;
+using Telemetry.Silo.Storage;
+using Telemetry.Tests.Infrastructure;
+
+namespace Telemetry.Tests.Storage;
+
+/// <summary>
+/// The PostgreSQL landing log on a real server: group commits COPY new rows, report duplicates,
+/// and stay exactly-once when another writer stores the same docId mid-commit.
+/// </summary>
+[Collection("postgres")]
+public sealed class PostgresLandingLogTests(PostgresFixture fixture)
+{
+    private static readonly DateOnly Day = new(2026, 11, 26);
+
+    private static LandingEntry Entry(string docId, int partition, byte[] body) =>
+        new(docId, partition, Day, new DateTimeOffset(2026, 11, 26, 10, 0, 0, TimeSpan.Zero), docId + "/main/Firefox/57.0/release/20170901000000", body, "DE");
+
+    private async Task<(PostgresLandingLog Log, string ConnectionString)> NewLogAsync()
+    {
+        var cs = await fixture.Server.CreateDatabaseAsync();
+        await SchemaMigrator.MigrateAsync(cs, NullLogger.Instance);
+        return (new PostgresLandingLog(cs), cs);
+    }
+
+    [Fact]
+    public async Task A_group_commit_stores_new_rows_byte_for_byte_and_reports_duplicates()
+    {
+        var (log, _) = await NewLogAsync();
+        await using var _ = log;
+        var bodyA = Enumerable.Range(0, 20_000).Select(i => (byte)(i * 7)).ToArray();
+        var bodyB = new byte[] { 0x1f, 0x8b, 1, 2, 3 };
+        // The body is a slice of a larger (pooled) buffer, as the submit endpoint passes it.
+        var pooled = new byte[bodyB.Length + 10];
+        bodyB.CopyTo(pooled, 3);
+        var first = await log.AppendAsync([Entry("doc-a", 1, bodyA), Entry("doc-b", 1, bodyB) with { Body = pooled.AsMemory(3, bodyB.Length), Country = null }], CancellationToken.None);
+        Assert.Equal([true, true], first.Inserted);
+        Assert.True(first.BatchId > 0);
+
+        var second = await log.AppendAsync([Entry("doc-b", 1, bodyB), Entry("doc-c", 2, bodyB)], CancellationToken.None);
+        Assert.Equal([false, true], second.Inserted);
+        Assert.True(second.BatchId > first.BatchId);
+
+        var rows = await log.ReadBatchAsync(1, first.BatchId, CancellationToken.None);
+        Assert.Equal(["doc-a", "doc-b"], rows.Select(r => r.DocId).Order(StringComparer.Ordinal));
+        Assert.Equal(bodyA, rows.Single(r => r.DocId == "doc-a").Body);
+        Assert.Equal(bodyB, rows.Single(r => r.DocId == "doc-b").Body);
+        Assert.Equal("DE", rows.Single(r => r.DocId == "doc-a").Country);
+        Assert.Null(rows.Single(r => r.DocId == "doc-b").Country);
+        Assert.Equal(3, await log.CountAsync(CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task A_docId_stored_by_another_writer_during_the_commit_is_a_duplicate_and_the_rest_is_stored_once()
+    {
+        var (log, cs) = await NewLogAsync();
+        await using var _ = log;
+        // Another writer holds doc-x uncommitted: the commit's duplicate check cannot see it, its COPY
+        // waits on the primary key, and fails once the other writer commits.
+        await using var other = new NpgsqlConnection(cs);
+        await other.OpenAsync();
+        await using var tx = await other.BeginTransactionAsync();
+        await using (var insert = new NpgsqlCommand(
+            "INSERT INTO landing (doc_id, batch_id, partition, submission_date, received_at, path, body) VALUES ('doc-x', nextval('landing_batch_seq'), 0, '2026-11-26', now(), 'p', '\\x00')", other, tx))
+        {
+            await insert.ExecuteNonQueryAsync();
+        }
+        var append = log.AppendAsync([Entry("doc-x", 0, [1, 2, 3]), Entry("doc-y", 0, [4, 5, 6])], CancellationToken.None);
+        await Task.Delay(500);
+        Assert.False(append.IsCompleted); // blocked behind the other writer's row
+        await tx.CommitAsync();
+        var result = await append;
+
+        Assert.Equal([false, true], result.Inserted);
+        var stored = await log.ReadBatchAsync(0, result.BatchId, CancellationToken.None);
+        Assert.Equal("doc-y", Assert.Single(stored).DocId);
+        Assert.Equal(2, await log.CountAsync(CancellationToken.None));
+    }
+}
