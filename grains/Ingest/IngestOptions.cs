@@ -22,8 +22,11 @@ public sealed class IngestOptions
     /// <summary>Most submissions written by one group commit.</summary>
     [Range(1, 10000)] public int GroupCommitMaxBatch { get; set; } = 500;
 
+    /// <summary>Group commits in flight at once (each holds one database connection while it writes).</summary>
+    [Range(1, 32)] public int GroupCommitWriters { get; set; } = 2;
+
     /// <summary>How long the first submission of a group commit waits for company, in milliseconds.</summary>
-    [Range(0, 1000)] public int GroupCommitDelayMs { get; set; } = 2;
+    [Range(0, 1000)] public int GroupCommitDelayMs { get; set; } = 10;
 
     /// <summary>How often a silo sends its decoded batches to the partition grains, in milliseconds.</summary>
     [Range(10, 10000)] public int PushIntervalMs { get; set; } = 100;

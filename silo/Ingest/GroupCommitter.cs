@@ -18,7 +18,6 @@ public enum LandingOutcome
 /// </summary>
 public sealed partial class GroupCommitter : BackgroundService
 {
-    private const int Writers = 2;
     private readonly Channel<Pending> _queue;
     private readonly ILandingLog _log;
     private readonly AggregationFeeder _feeder;
@@ -49,7 +48,7 @@ public sealed partial class GroupCommitter : BackgroundService
     }
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
-        Task.WhenAll(Enumerable.Range(0, Writers).Select(_ => Task.Run(() => WriterLoopAsync(stoppingToken), stoppingToken)));
+        Task.WhenAll(Enumerable.Range(0, _options.GroupCommitWriters).Select(_ => Task.Run(() => WriterLoopAsync(stoppingToken), stoppingToken)));
 
     private async Task WriterLoopAsync(CancellationToken ct)
     {
