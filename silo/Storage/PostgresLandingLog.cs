@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using Npgsql;
 using NpgsqlTypes;
 using Telemetry.Grains.Ingest;
@@ -21,14 +20,15 @@ public sealed class PostgresLandingLog : ILandingLog, IAsyncDisposable
     public static readonly TimeSpan IdleInTransactionTimeout = TimeSpan.FromSeconds(5);
 
     // A group commit's transaction: two statements (batch id and duplicates, then COPY) of at most
-    // 5 s each and idle gaps of at most 2 s (both enforced by the server), then COMMIT: 14 s plus
-    // the commit. Every batch id handed out more than SettleDelay ago is committed or gone.
+    // 5 s each and idle gaps of at most 2 s (both enforced by the server), then COMMIT.
     private const int AppendStatementTimeoutMs = 5000;
     private const int AppendIdleTimeoutMs = 2000;
-    private static readonly TimeSpan SettleDelay = TimeSpan.FromSeconds(30);
+
+    // See GetSettledHorizonAsync: the fallback when an unrelated transaction holds the xmin back.
+    private static readonly TimeSpan SettleByAge = TimeSpan.FromMinutes(10);
 
     private readonly NpgsqlDataSource _dataSource;
-    private readonly ConcurrentQueue<(DateTimeOffset At, long Value)> _samples = new();
+    private readonly Queue<(DateTimeOffset At, long Value, long Xmax)> _samples = new();
     private long _settled;
 
     public PostgresLandingLog(string connectionString)
@@ -72,10 +72,13 @@ public sealed class PostgresLandingLog : ILandingLog, IAsyncDisposable
         HashSet<string> existing;
         await using (var cmd = new NpgsqlCommand(
             $"SET LOCAL statement_timeout = {AppendStatementTimeoutMs}; SET LOCAL idle_in_transaction_session_timeout = {AppendIdleTimeoutMs}; " +
+            // The transaction id first, then the batch id (the settled horizon relies on this order).
+            "SELECT pg_current_xact_id(); " +
             "SELECT nextval('landing_batch_seq'), ARRAY(SELECT doc_id FROM landing WHERE doc_id = ANY(@d))", conn, tx))
         {
             cmd.Parameters.Add(new NpgsqlParameter("d", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = docIds });
             await using var reader = await cmd.ExecuteReaderAsync(ct);
+            await reader.NextResultAsync(ct); // past the transaction id
             await reader.ReadAsync(ct);
             batchId = reader.GetInt64(0);
             existing = new HashSet<string>(reader.GetFieldValue<string[]>(1), StringComparer.Ordinal);
@@ -150,7 +153,14 @@ public sealed class PostgresLandingLog : ILandingLog, IAsyncDisposable
             ON CONFLICT (doc_id) DO NOTHING
             RETURNING doc_id, batch_id
             """;
-        await using var cmd = _dataSource.CreateCommand(sql);
+        await using var conn = await _dataSource.OpenConnectionAsync(ct);
+        await using var tx = await conn.BeginTransactionAsync(ct);
+        await using (var xid = new NpgsqlCommand(
+            $"SET LOCAL statement_timeout = {AppendStatementTimeoutMs}; SET LOCAL idle_in_transaction_session_timeout = {AppendIdleTimeoutMs}; SELECT pg_current_xact_id()", conn, tx))
+        {
+            await xid.ExecuteNonQueryAsync(ct); // the transaction id before the batch id, as in AppendByCopyAsync
+        }
+        await using var cmd = new NpgsqlCommand(sql, conn, tx);
         cmd.Parameters.Add(new NpgsqlParameter("d", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = docIds });
         cmd.Parameters.Add(new NpgsqlParameter("p", NpgsqlDbType.Array | NpgsqlDbType.Integer) { Value = partitions });
         cmd.Parameters.Add(new NpgsqlParameter("sd", NpgsqlDbType.Array | NpgsqlDbType.Date) { Value = dates });
@@ -168,6 +178,7 @@ public sealed class PostgresLandingLog : ILandingLog, IAsyncDisposable
                 batchId = reader.GetInt64(1);
             }
         }
+        await tx.CommitAsync(ct);
         var flags = new bool[n];
         for (int i = 0; i < n; i++)
         {
@@ -184,22 +195,41 @@ public sealed class PostgresLandingLog : ILandingLog, IAsyncDisposable
 
     public async Task<long> GetSettledHorizonAsync(CancellationToken ct)
     {
-        // A batch id is taken inside a group commit's transaction, whose statements and idle gaps
-        // the server aborts after their timeouts; so every id handed out before a moment well past
-        // that is settled.
-        await using (var cmd = _dataSource.CreateCommand("SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM landing_batch_seq"))
+        // A group commit gets its transaction id before its batch id. So after reading L, the last
+        // batch id handed out, every transaction that took an id ≤ L has an id below the xmax of a
+        // snapshot taken afterwards; once the oldest running transaction is at or past that xmax,
+        // all of them have committed or aborted and L is settled. No timing assumption is needed;
+        // only if something else keeps a transaction open very long does a sample settle by age
+        // (far beyond the server-side bounds on a group commit's statements and idle time).
+        await using var conn = await _dataSource.OpenConnectionAsync(ct);
+        long last;
+        await using (var cmd = new NpgsqlCommand("SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM landing_batch_seq", conn))
         {
-            long value = Convert.ToInt64(await cmd.ExecuteScalarAsync(ct));
-            _samples.Enqueue((DateTimeOffset.UtcNow, value));
+            last = Convert.ToInt64(await cmd.ExecuteScalarAsync(ct));
         }
-        var cutoff = DateTimeOffset.UtcNow - SettleDelay;
-        while (_samples.TryPeek(out var s) && s.At <= cutoff)
+        long xmin, xmax;
+        await using (var cmd = new NpgsqlCommand(
+            "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint, pg_snapshot_xmax(pg_current_snapshot())::text::bigint", conn))
         {
-            _samples.TryDequeue(out _);
-            _settled = Math.Max(_settled, s.Value);
+            await using var reader = await cmd.ExecuteReaderAsync(ct);
+            await reader.ReadAsync(ct);
+            (xmin, xmax) = (reader.GetInt64(0), reader.GetInt64(1));
         }
-        while (_samples.Count > 10_000 && _samples.TryDequeue(out _)) { }
-        return _settled;
+        var now = DateTimeOffset.UtcNow;
+        lock (_samples)
+        {
+            _samples.Enqueue((now, last, xmax));
+            while (_samples.TryPeek(out var sample) && (sample.Xmax <= xmin || now - sample.At >= SettleByAge))
+            {
+                _samples.Dequeue();
+                _settled = Math.Max(_settled, sample.Value);
+            }
+            while (_samples.Count > 10_000)
+            {
+                _samples.Dequeue(); // never settled by xid yet: the newest keep the horizon moving by age
+            }
+            return _settled;
+        }
     }
 
     public async Task<IReadOnlyList<LandedBatch>> ListBatchesAsync(int partition, long afterBatch, int limit, CancellationToken ct)

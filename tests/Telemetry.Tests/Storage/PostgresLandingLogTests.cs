@@ -78,4 +78,43 @@ public sealed class PostgresLandingLogTests(PostgresFixture fixture)
         Assert.Equal("doc-y", Assert.Single(stored).DocId);
         Assert.Equal(2, await log.CountAsync(CancellationToken.None));
     }
+
+    [Fact]
+    public async Task The_settled_horizon_waits_for_a_transaction_holding_a_batch_id_and_no_longer()
+    {
+        var (log, cs) = await NewLogAsync();
+        await using var _ = log;
+        var first = await log.AppendAsync([Entry("doc-1", 0, [1])], CancellationToken.None);
+        // Nothing in flight: the horizon covers the committed batch at once.
+        Assert.True(await log.GetSettledHorizonAsync(CancellationToken.None) >= first.BatchId);
+
+        // A group commit stalled after taking its batch id (transaction id first, as the log does).
+        await using var stalled = new NpgsqlConnection(cs);
+        await stalled.OpenAsync();
+        await using var tx = await stalled.BeginTransactionAsync();
+        long held;
+        await using (var cmd = new NpgsqlCommand("SELECT pg_current_xact_id(); SELECT nextval('landing_batch_seq')", stalled, tx))
+        {
+            await using var reader = await cmd.ExecuteReaderAsync();
+            await reader.NextResultAsync();
+            await reader.ReadAsync();
+            held = reader.GetInt64(0);
+        }
+        var later = await log.AppendAsync([Entry("doc-2", 0, [2])], CancellationToken.None);
+        Assert.True(later.BatchId > held);
+        for (int i = 0; i < 3; i++)
+        {
+            Assert.True(await log.GetSettledHorizonAsync(CancellationToken.None) < held);
+        }
+
+        // Once it ends (here: it commits a row in its batch), everything up to the later batch settles.
+        await using (var insert = new NpgsqlCommand(
+            $"INSERT INTO landing (doc_id, batch_id, partition, submission_date, received_at, path, body) VALUES ('doc-late', {held}, 0, '2026-11-26', now(), 'p', '\\x00')", stalled, tx))
+        {
+            await insert.ExecuteNonQueryAsync();
+        }
+        await tx.CommitAsync();
+        Assert.True(await log.GetSettledHorizonAsync(CancellationToken.None) >= later.BatchId);
+        Assert.Contains(held, (await log.ListBatchesAsync(0, 0, 100, CancellationToken.None)).Select(b => b.BatchId));
+    }
 }
