@@ -31,7 +31,13 @@ public sealed partial class PartitionGrain(
     ILogger<PartitionGrain> logger) : Grain, IPartitionGrain, IRemindable
 {
     private const string KeepAliveReminder = "keep-alive";
+    private const int ListLimit = 2000;
     private readonly Dictionary<long, AppliedBatch> _applied = new();
+
+    // Every batch of this partition at or below this id that exists in the log is applied (in
+    // _applied, or at or below the checkpoint). Polls list from here, so a listing covers the last
+    // few seconds, not everything since the checkpoint; the checkpoint may move up to it.
+    private long _knownThrough;
     private readonly HashSet<string> _registeredKeys = new(StringComparer.Ordinal);
     private IGrainTimer? _pollTimer;
     private DateTimeOffset _lastCheckpointAttempt = DateTimeOffset.MinValue;
@@ -118,6 +124,7 @@ public sealed partial class PartitionGrain(
     {
         _paused = false;
         _applied.Clear(); // aggregates may have been replaced; everything above the checkpoint is read again
+        _knownThrough = 0;
         return Task.CompletedTask;
     }
 
@@ -143,6 +150,7 @@ public sealed partial class PartitionGrain(
             LogLeaseExpired(logger, Partition);
             _paused = false;
             _applied.Clear();
+            _knownThrough = 0;
         }
         if (_paused)
         {
@@ -153,10 +161,14 @@ public sealed partial class PartitionGrain(
         {
             var now = DateTimeOffset.UtcNow;
             var grace = force ? TimeSpan.Zero : TimeSpan.FromMilliseconds(opts.PushGraceMs);
-            long checkpoint = state.State.Checkpoint;
-            var batches = await log.ListBatchesAsync(Partition, checkpoint, 2000, ct);
+            long from = Math.Max(state.State.Checkpoint, _knownThrough);
+            // Read before listing: batches at or below the horizon have all committed (or never
+            // will), so the listing sees every one of them.
+            long horizon = await log.GetSettledHorizonAsync(ct);
+            var batches = await log.ListBatchesAsync(Partition, from, ListLimit, ct);
             DateTimeOffset? oldestPending = null;
             int pending = 0;
+            long firstPending = long.MaxValue;
             foreach (var b in batches)
             {
                 if (_applied.ContainsKey(b.BatchId))
@@ -170,12 +182,20 @@ public sealed partial class PartitionGrain(
                 else
                 {
                     pending++;
+                    firstPending = Math.Min(firstPending, b.BatchId);
                     if (oldestPending is null || b.OldestReceivedAt < oldestPending)
                     {
                         oldestPending = b.OldestReceivedAt;
                     }
                 }
             }
+            long through = horizon;
+            if (batches.Count >= ListLimit)
+            {
+                through = Math.Min(through, batches[^1].BatchId);
+            }
+            through = Math.Min(through, firstPending - 1);
+            _knownThrough = Math.Max(_knownThrough, through);
             _pendingBatches = pending;
             _lagSeconds = oldestPending is null ? 0 : Math.Max(0, (now - oldestPending.Value).TotalSeconds);
             if (force || now - _lastCheckpointAttempt >= TimeSpan.FromSeconds(opts.CheckpointSeconds))
@@ -194,29 +214,9 @@ public sealed partial class PartitionGrain(
 
     private async Task CheckpointAsync(CancellationToken ct)
     {
-        long checkpoint = state.State.Checkpoint;
-        long horizon = await log.GetSettledHorizonAsync(ct);
-        // List again after reading the horizon: a batch that committed after the poll's listing
-        // (a stalled commit) must be seen before the checkpoint can move past it.
-        var listed = await log.ListBatchesAsync(Partition, checkpoint, 2000, ct);
-        long candidate = horizon;
-        if (listed.Count >= 2000)
-        {
-            candidate = Math.Min(candidate, listed[^1].BatchId);
-        }
-        foreach (var b in listed)
-        {
-            if (b.BatchId > candidate)
-            {
-                break;
-            }
-            if (!_applied.ContainsKey(b.BatchId))
-            {
-                candidate = b.BatchId - 1;
-                break;
-            }
-        }
-        if (candidate <= checkpoint)
+        // Every batch of this partition up to _knownThrough that exists is applied (see PollAsync).
+        long candidate = _knownThrough;
+        if (candidate <= state.State.Checkpoint)
         {
             return;
         }

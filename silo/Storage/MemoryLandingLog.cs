@@ -65,6 +65,7 @@ public sealed class MemoryLandingLog(long maxBytes) : ILandingLog
         {
             IReadOnlyList<LandedBatch> result = _byBatch
                 .Where(kv => kv.Key.Partition == partition && kv.Key.Batch > afterBatch)
+                .OrderBy(kv => kv.Key.Batch)
                 .Take(limit)
                 .Select(kv => new LandedBatch(kv.Key.Batch, kv.Value.Min(r => r.ReceivedAt)))
                 .ToList();

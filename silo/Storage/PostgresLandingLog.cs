@@ -28,7 +28,7 @@ public sealed class PostgresLandingLog : ILandingLog, IAsyncDisposable
     private static readonly TimeSpan SettleByAge = TimeSpan.FromMinutes(10);
 
     private readonly NpgsqlDataSource _dataSource;
-    private readonly Queue<(DateTimeOffset At, long Value, long Xmax)> _samples = new();
+    private readonly Queue<(DateTimeOffset At, long Value, long Xid)> _samples = new();
     private long _settled;
 
     public PostgresLandingLog(string connectionString)
@@ -196,30 +196,39 @@ public sealed class PostgresLandingLog : ILandingLog, IAsyncDisposable
     public async Task<long> GetSettledHorizonAsync(CancellationToken ct)
     {
         // A group commit gets its transaction id before its batch id. So after reading L, the last
-        // batch id handed out, every transaction that took an id ≤ L has an id below the xmax of a
-        // snapshot taken afterwards; once the oldest running transaction is at or past that xmax,
-        // all of them have committed or aborted and L is settled. No timing assumption is needed;
-        // only if something else keeps a transaction open very long does a sample settle by age
-        // (far beyond the server-side bounds on a group commit's statements and idle time).
+        // batch id handed out, a transaction id X assigned afterwards is above the id of every
+        // transaction that took a batch id ≤ L (ids are assigned in increasing order). Once no
+        // transaction below X is running (a later snapshot's xmin ≥ X), all of them have committed
+        // or aborted and L is settled. No timing assumption is needed; only if something else
+        // keeps a transaction open very long does a sample settle by age (far beyond the
+        // server-side bounds on a group commit's statements and idle time).
         await using var conn = await _dataSource.OpenConnectionAsync(ct);
-        long last;
-        await using (var cmd = new NpgsqlCommand("SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM landing_batch_seq", conn))
-        {
-            last = Convert.ToInt64(await cmd.ExecuteScalarAsync(ct));
-        }
-        long xmin, xmax;
+        long last, xid;
+        await using (var tx = await conn.BeginTransactionAsync(ct))
         await using (var cmd = new NpgsqlCommand(
-            "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint, pg_snapshot_xmax(pg_current_snapshot())::text::bigint", conn))
+            "SET LOCAL synchronous_commit = off; " + // this transaction writes nothing worth waiting for
+            "SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM landing_batch_seq; " +
+            "SELECT pg_current_xact_id()::text::bigint", conn, tx))
         {
             await using var reader = await cmd.ExecuteReaderAsync(ct);
             await reader.ReadAsync(ct);
-            (xmin, xmax) = (reader.GetInt64(0), reader.GetInt64(1));
+            last = reader.GetInt64(0);
+            await reader.NextResultAsync(ct);
+            await reader.ReadAsync(ct);
+            xid = reader.GetInt64(0);
+            await reader.DisposeAsync();
+            await tx.CommitAsync(ct);
+        }
+        long xmin;
+        await using (var cmd = new NpgsqlCommand("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint", conn))
+        {
+            xmin = Convert.ToInt64(await cmd.ExecuteScalarAsync(ct));
         }
         var now = DateTimeOffset.UtcNow;
         lock (_samples)
         {
-            _samples.Enqueue((now, last, xmax));
-            while (_samples.TryPeek(out var sample) && (sample.Xmax <= xmin || now - sample.At >= SettleByAge))
+            _samples.Enqueue((now, last, xid));
+            while (_samples.TryPeek(out var sample) && (sample.Xid <= xmin || now - sample.At >= SettleByAge))
             {
                 _samples.Dequeue();
                 _settled = Math.Max(_settled, sample.Value);

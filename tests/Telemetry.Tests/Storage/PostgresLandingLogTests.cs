@@ -100,6 +100,8 @@ public sealed class PostgresLandingLogTests(PostgresFixture fixture)
             await reader.ReadAsync();
             held = reader.GetInt64(0);
         }
+        // The stalled transaction is the newest one: no transaction id completed after it.
+        Assert.True(await log.GetSettledHorizonAsync(CancellationToken.None) < held);
         var later = await log.AppendAsync([Entry("doc-2", 0, [2])], CancellationToken.None);
         Assert.True(later.BatchId > held);
         for (int i = 0; i < 3; i++)
