@@ -1192,7 +1192,8 @@ public sealed class PgStats(string connectionString)
                 {
                     string q = r.GetString(0);
                     string key =
-                        q.Contains("INSERT INTO landing", StringComparison.OrdinalIgnoreCase) ? "insert"
+                        q.Contains("INSERT INTO landing", StringComparison.OrdinalIgnoreCase) || q.Contains("COPY landing", StringComparison.OrdinalIgnoreCase) ? "insert"
+                        : q.Contains("nextval('landing_batch_seq')", StringComparison.OrdinalIgnoreCase) ? "commitids"
                         : q.Contains("FROM landing", StringComparison.OrdinalIgnoreCase) && q.Contains("GROUP BY batch_id", StringComparison.OrdinalIgnoreCase) ? "list"
                         : q.Contains("FROM landing", StringComparison.OrdinalIgnoreCase) && q.Contains("body", StringComparison.OrdinalIgnoreCase) ? "reread"
                         : q.Contains("writetostorage", StringComparison.OrdinalIgnoreCase) ? "statewrite"
@@ -1235,7 +1236,8 @@ public sealed class PgStats(string connectionString)
             }
             var reread = groups.GetValueOrDefault("reread");
             return string.Join("; ",
-                G("insert", "landing INSERT (group commits)", true),
+                G("insert", "landing COPY (group commits; INSERT after a docId race)", true),
+                G("commitids", "group commits' batch id + duplicate check", false),
                 G("reread", "batches read back from the landing log (re-decoded)", true)
                     + (acceptedPings > 0 ? FormattableString.Invariant($" = {100.0 * reread.Rows / acceptedPings:F0}% of accepted pings parsed twice") : ""),
                 G("list", "batch listings", false),
