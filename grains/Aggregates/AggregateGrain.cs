@@ -57,21 +57,19 @@ public sealed partial class AggregateGrain(
             return Task.FromResult(new AggregateResult { DataVersion = _salt + s.DataVersion });
         }
         var byLabel = new SortedDictionary<string, HistogramAccumulator>(StringComparer.Ordinal);
+        foreach (var key in Table.SeriesOf(query.Metric))
         {
-            foreach (var key in Table.SeriesOf(query.Metric))
+            if (!Matches(key, query))
             {
-                if (!Matches(key, query))
-                {
-                    continue;
-                }
-                var acc = s.Series[key];
-                if (!byLabel.TryGetValue(key.Label, out var sum))
-                {
-                    sum = new HistogramAccumulator(acc.Counts.Length);
-                    byLabel[key.Label] = sum;
-                }
-                sum.Merge(acc);
+                continue;
             }
+            var acc = s.Series[key];
+            if (!byLabel.TryGetValue(key.Label, out var sum))
+            {
+                sum = new HistogramAccumulator(acc.Counts.Length);
+                byLabel[key.Label] = sum;
+            }
+            sum.Merge(acc);
         }
         var labels = byLabel.Select(kv => new LabelHistogram
         {

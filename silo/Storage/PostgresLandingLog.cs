@@ -294,11 +294,27 @@ public sealed class PostgresLandingLog : ILandingLog, IAsyncDisposable
 
     public async Task<long> DeleteBeforeAsync(DateOnly cutoff, CancellationToken ct)
     {
-        await using var cmd = _dataSource.CreateCommand("DELETE FROM landing WHERE submission_date < @c");
-        cmd.Parameters.AddWithValue("c", cutoff);
-        cmd.CommandTimeout = 600;
-        return await cmd.ExecuteNonQueryAsync(ct);
+        // In chunks: a day of pings is millions of rows (each with ~10 TOAST chunks), far more than
+        // one statement may take under the server-side statement_timeout of this connection.
+        long total = 0;
+        while (true)
+        {
+            await using var cmd = _dataSource.CreateCommand("""
+                DELETE FROM landing WHERE doc_id IN (
+                    SELECT doc_id FROM landing WHERE submission_date < @c LIMIT @n)
+                """);
+            cmd.Parameters.AddWithValue("c", cutoff);
+            cmd.Parameters.AddWithValue("n", RetentionChunkRows);
+            int deleted = await cmd.ExecuteNonQueryAsync(ct);
+            total += deleted;
+            if (deleted < RetentionChunkRows)
+            {
+                return total;
+            }
+        }
     }
+
+    private const int RetentionChunkRows = 2000;
 
     public async Task<long> CountAsync(CancellationToken ct)
     {

@@ -119,4 +119,22 @@ public sealed class PostgresLandingLogTests(PostgresFixture fixture)
         Assert.True(await log.GetSettledHorizonAsync(CancellationToken.None) >= later.BatchId);
         Assert.Contains(held, (await log.ListBatchesAsync(0, 0, 100, CancellationToken.None)).Select(b => b.BatchId));
     }
+
+    [Fact]
+    public async Task Retention_deletes_exactly_the_rows_before_the_cutoff()
+    {
+        var (log, _) = await NewLogAsync();
+        await using var _ = log;
+        for (int day = 0; day < 5; day++)
+        {
+            var entries = Enumerable.Range(0, 3).Select(i => Entry($"d{day}-{i}", i, [(byte)day]) with { SubmissionDate = Day.AddDays(-day) }).ToList();
+            await log.AppendAsync(entries, CancellationToken.None);
+        }
+
+        long deleted = await log.DeleteBeforeAsync(Day.AddDays(-2), CancellationToken.None);
+
+        Assert.Equal(6, deleted); // days -3 and -4
+        Assert.Equal(9, await log.CountAsync(CancellationToken.None));
+        Assert.Equal(0, await log.DeleteBeforeAsync(Day.AddDays(-2), CancellationToken.None));
+    }
 }
