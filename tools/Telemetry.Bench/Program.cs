@@ -1193,7 +1193,7 @@ public sealed class PgStats(string connectionString)
                     string q = r.GetString(0);
                     string key =
                         q.Contains("INSERT INTO landing", StringComparison.OrdinalIgnoreCase) || q.Contains("COPY landing", StringComparison.OrdinalIgnoreCase) ? "insert"
-                        : q.Contains("nextval('landing_batch_seq')", StringComparison.OrdinalIgnoreCase) ? "commitids"
+                        : q.Contains("nextval(", StringComparison.OrdinalIgnoreCase) && q.Contains("FROM landing WHERE doc_id", StringComparison.OrdinalIgnoreCase) ? "commitids"
                         : q.Contains("FROM landing", StringComparison.OrdinalIgnoreCase) && q.Contains("GROUP BY batch_id", StringComparison.OrdinalIgnoreCase) ? "list"
                         : q.Contains("FROM landing", StringComparison.OrdinalIgnoreCase) && q.Contains("body", StringComparison.OrdinalIgnoreCase) ? "reread"
                         : q.Contains("writetostorage", StringComparison.OrdinalIgnoreCase) ? "statewrite"
