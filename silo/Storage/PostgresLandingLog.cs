@@ -5,15 +5,16 @@ using Telemetry.Grains.Ingest;
 namespace Telemetry.Silo.Storage;
 
 /// <summary>
-/// The landing log in PostgreSQL. A group commit is one transaction: take a batch id and find
-/// the docIds already stored, then COPY the new rows in binary (PostgreSQL spends about half the
-/// CPU per row of a multi-row INSERT ... ON CONFLICT). Should another group commit store one of
-/// the same docIds in between, the COPY fails on the primary key and the group is written again
-/// with INSERT ... ON CONFLICT DO NOTHING.
+/// The landing log in PostgreSQL. A group commit is one transaction: take a transaction id, then
+/// a batch id, and find the docIds already stored; then COPY the new rows in binary (PostgreSQL
+/// spends about half the CPU per row of a multi-row INSERT ... ON CONFLICT). Should another group
+/// commit store one of the same docIds in between, the COPY fails on the primary key and the
+/// group is written again with INSERT ... ON CONFLICT DO NOTHING. Batch ids are settled by
+/// transaction ids (see <see cref="GetSettledHorizonAsync"/>).
 /// </summary>
 public sealed class PostgresLandingLog : ILandingLog, IAsyncDisposable
 {
-    /// <summary>Server-side limit on one statement; the settled horizon waits well beyond it.</summary>
+    /// <summary>Server-side limit on one statement of this log's connections (group commits use less).</summary>
     public static readonly TimeSpan StatementTimeout = TimeSpan.FromSeconds(10);
 
     /// <summary>Server-side limit on a transaction waiting for its client between statements.</summary>
