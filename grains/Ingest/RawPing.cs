@@ -128,9 +128,9 @@ public sealed class RawPing
     internal void Return()
     {
         var s = _storage;
-        _storage = Storage.Empty;
+        _storage = null!; // any use after Return fails loudly instead of touching the next ping's storage
         ValuesUsed = 0;
-        if (s == Storage.Empty || s.Bounds.Length > Storage.MaxRetainedValues || s.Histograms.Capacity > Storage.MaxRetainedValues)
+        if (s is null || s.Bounds.Length > Storage.MaxRetainedValues || s.Histograms.Capacity > Storage.MaxRetainedValues)
         {
             return; // a huge ping's buffers are not kept
         }
@@ -143,7 +143,6 @@ public sealed class RawPing
     private sealed class Storage
     {
         public const int MaxRetainedValues = 64 * 1024;
-        public static readonly Storage Empty = new();
         public long[] Bounds = new long[512];
         public double[] Counts = new double[512];
         public readonly List<RawHistogram> Histograms = new(64);

@@ -67,6 +67,26 @@ public sealed class PingDecoderTests
     // ------------------------------------------------------------------ the real classic ping
 
     [Fact]
+    public void Reader_buffers_reused_on_a_thread_do_not_leak_between_pings()
+    {
+        // SubmissionDecoder reuses the reader's arrays and lists per thread: decoding a large ping,
+        // a different small one and the large one again must give what fresh decodes give.
+        static string Fingerprint(DecodedPing p) => string.Join("\n", p.Contributions.Select(c =>
+            $"{c.Metric}|{c.Label}|{c.Process}|{c.Sum}|{string.Join(',', p.IndexesOf(in c).ToArray())}|{string.Join(',', p.CountsOf(in c).ToArray())}"));
+        DecodedPing ViaSubmission(byte[] json, string rest) =>
+            SubmissionDecoder.Decode(json, false, 16 << 20, SubmissionPath.Parse("doc-1/" + rest), SubmissionDate, IngestTestData.Snapshot, DecodeSettings.Default);
+
+        var big1 = ViaSubmission(IngestTestData.RealPing, IngestTestData.RealPingPathRest);
+        var small = ViaSubmission(IngestTestData.UnifiedPing, IngestTestData.UnifiedPathRest);
+        var big2 = ViaSubmission(IngestTestData.RealPing, IngestTestData.RealPingPathRest);
+
+        Assert.Equal(Fingerprint(Decode(IngestTestData.RealPing, IngestTestData.RealPingPathRest)), Fingerprint(big1));
+        Assert.Equal(Fingerprint(big1), Fingerprint(big2));
+        Assert.Equal(Fingerprint(Decode(IngestTestData.UnifiedPing, IngestTestData.UnifiedPathRest)), Fingerprint(small));
+        Assert.True(big1.Contributions.Count > small.Contributions.Count);
+    }
+
+    [Fact]
     public void Real_firefox23_ping_decodes_with_the_right_dimensions()
     {
         var ping = Decode(IngestTestData.RealPing, IngestTestData.RealPingPathRest);
