@@ -35,31 +35,63 @@ public sealed class SiloHost : IAsyncDisposable
 
     public static async Task<SiloHost> StartAsync(string? connectionString = null, params string[] extraArgs)
     {
-        int http = TestPaths.FreePort(), silo = TestPaths.FreePort(), gateway = TestPaths.FreePort();
-        string clusterId = $"test-{Guid.NewGuid():N}";
-        var args = new List<string>
+        // The machine is shared: a probed port can still be taken before Kestrel or Orleans binds it.
+        for (int attempt = 1; ; attempt++)
         {
-            "--urls", $"http://127.0.0.1:{http}",
-            "--environment", "Development",
-            $"--Orleans:SiloPort={silo}",
-            $"--Orleans:GatewayPort={gateway}",
-            $"--Orleans:ClusterId={clusterId}",
-            $"--Admin:Tokens:0={AdminToken}",
-            $"--Aggregates:ReadTokens:0={ReadToken}",
-            $"--Probes:SeedDirectory={TestPaths.ProbeSeeds}",
-            "--Ingest:CheckpointSeconds=1",
-            "--Ingest:PersistSeconds=1",
-            "--Logging:LogLevel:Default=Warning",
-            "--Logging:LogLevel:Orleans=Error",
-        };
-        if (connectionString is not null)
-        {
-            args.Add($"--ConnectionStrings:Telemetry={connectionString}");
+            int http = TestPaths.FreePort(), silo = TestPaths.FreePort(), gateway = TestPaths.FreePort();
+            string clusterId = $"test-{Guid.NewGuid():N}";
+            var args = new List<string>
+            {
+                "--urls", $"http://127.0.0.1:{http}",
+                "--environment", "Development",
+                $"--Orleans:SiloPort={silo}",
+                $"--Orleans:GatewayPort={gateway}",
+                $"--Orleans:ClusterId={clusterId}",
+                $"--Admin:Tokens:0={AdminToken}",
+                $"--Aggregates:ReadTokens:0={ReadToken}",
+                $"--Probes:SeedDirectory={TestPaths.ProbeSeeds}",
+                "--Ingest:CheckpointSeconds=1",
+                "--Ingest:PersistSeconds=1",
+                "--Logging:LogLevel:Default=Warning",
+                "--Logging:LogLevel:Orleans=Error",
+            };
+            if (connectionString is not null)
+            {
+                args.Add($"--ConnectionStrings:Telemetry={connectionString}");
+            }
+            args.AddRange(extraArgs);
+            var app = await SiloApp.BuildAsync([.. args]);
+            try
+            {
+                await app.StartAsync();
+                return new SiloHost(app, $"http://127.0.0.1:{http}", gateway, clusterId);
+            }
+            catch (Exception e) when (attempt < 3 && IsAddressInUse(e))
+            {
+                try
+                {
+                    await app.StopAsync();
+                }
+                catch (Exception)
+                {
+                    // it did not start; disposing is what matters
+                }
+                await app.DisposeAsync();
+            }
         }
-        args.AddRange(extraArgs);
-        var app = await SiloApp.BuildAsync([.. args]);
-        await app.StartAsync();
-        return new SiloHost(app, $"http://127.0.0.1:{http}", gateway, clusterId);
+    }
+
+    private static bool IsAddressInUse(Exception e)
+    {
+        for (Exception? x = e; x is not null; x = x.InnerException)
+        {
+            if (x is System.Net.Sockets.SocketException { SocketErrorCode: System.Net.Sockets.SocketError.AddressAlreadyInUse }
+                || x.Message.Contains("address already in use", StringComparison.OrdinalIgnoreCase))
+            {
+                return true;
+            }
+        }
+        return e is AggregateException a && a.InnerExceptions.Any(IsAddressInUse);
     }
 
     /// <summary>Posts a body to the submit endpoint.</summary>

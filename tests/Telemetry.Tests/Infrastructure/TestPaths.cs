@@ -31,12 +31,35 @@ public static class TestPaths
 
     public static int FreePort()
     {
-        var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        int port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
+        // Below the kernel's ephemeral range (32768+ here): a port handed out by the OS for port 0
+        // can be taken by any outgoing connection (to PostgreSQL, between silos) before the test
+        // binds it. These are never handed out to clients; each is given once per test run.
+        lock (HandedOut)
+        {
+            for (int attempt = 0; attempt < 1000; attempt++)
+            {
+                int port = Random.Shared.Next(20_000, 32_000);
+                if (!HandedOut.Add(port))
+                {
+                    continue;
+                }
+                try
+                {
+                    var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, port);
+                    listener.Start();
+                    listener.Stop();
+                    return port;
+                }
+                catch (System.Net.Sockets.SocketException)
+                {
+                    // in use by something else: try another
+                }
+            }
+        }
+        throw new InvalidOperationException("no free port found in 20000-31999");
     }
+
+    private static readonly HashSet<int> HandedOut = new();
 
     /// <summary>Polls until <paramref name="condition"/> holds or the timeout passes; returns whether it held.</summary>
     public static async Task<bool> EventuallyAsync(Func<Task<bool>> condition, TimeSpan timeout)
