@@ -25,7 +25,7 @@ public sealed class ReprocessTests
 
         for (int run = 0; run < 2; run++)
         {
-            var job = await StartAsync(silo, DateTime.UtcNow.ToString("yyyy-MM-dd"));
+            var job = await silo.ReprocessAsync(DateTime.UtcNow.ToString("yyyy-MM-dd"), DateTime.UtcNow.ToString("yyyy-MM-dd"), TimeSpan.FromSeconds(60));
             Assert.Equal("succeeded", job.GetProperty("state").GetString());
             Assert.Equal(30, job.GetProperty("counts").GetProperty("rows").GetInt64());
             Assert.Equal(before, await DataAsync(silo, bySubmission) + await DataAsync(silo, byBuild));
@@ -54,23 +54,6 @@ public sealed class ReprocessTests
         var backwards = new HttpRequestMessage(HttpMethod.Post, "/api/reprocess") { Content = JsonContent.Create(new { from = "2026-01-05", to = "2026-01-02" }) };
         backwards.Headers.Authorization = new("Bearer", SiloHost.AdminToken);
         Assert.Equal(HttpStatusCode.BadRequest, (await silo.Http.SendAsync(backwards)).StatusCode);
-    }
-
-    private static async Task<JsonElement> StartAsync(SiloHost silo, string date)
-    {
-        var request = new HttpRequestMessage(HttpMethod.Post, "/api/reprocess") { Content = JsonContent.Create(new { from = date, to = date }) };
-        request.Headers.Authorization = new("Bearer", SiloHost.AdminToken);
-        var response = await silo.Http.SendAsync(request);
-        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
-        string id = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("jobId").GetString()!;
-        JsonElement status = default;
-        Assert.True(await TestPaths.EventuallyAsync(async () =>
-        {
-            var r = await silo.GetAsync($"/api/jobs/{id}", SiloHost.AdminToken);
-            status = JsonDocument.Parse(await r.Content.ReadAsStringAsync()).RootElement;
-            return status.GetProperty("state").GetString() != "running";
-        }, TimeSpan.FromSeconds(60)), "reprocessing did not finish");
-        return status;
     }
 
     private static async Task<long> CountAsync(SiloHost silo, string url)

@@ -102,17 +102,7 @@ public sealed class CrashApiTests(PostgresFixture pg)
 
         // Reprocessing the date gives byte-identical rows in the table.
         string before = await TableTextAsync(cs);
-        var request = new HttpRequestMessage(HttpMethod.Post, "/api/reprocess") { Content = JsonContent.Create(new { from = today, to = today }) };
-        request.Headers.Authorization = new("Bearer", SiloHost.AdminToken);
-        var started = await silo.Http.SendAsync(request);
-        Assert.Equal(HttpStatusCode.Accepted, started.StatusCode);
-        string id = JsonDocument.Parse(await started.Content.ReadAsStringAsync()).RootElement.GetProperty("jobId").GetString()!;
-        JsonElement job = default;
-        Assert.True(await TestPaths.EventuallyAsync(async () =>
-        {
-            job = JsonDocument.Parse(await (await silo.GetAsync($"/api/jobs/{id}", SiloHost.AdminToken)).Content.ReadAsStringAsync()).RootElement;
-            return job.GetProperty("state").GetString() != "running";
-        }, TimeSpan.FromSeconds(120)), "reprocessing did not finish");
+        var job = await silo.ReprocessAsync(today, today, TimeSpan.FromSeconds(120));
         Assert.Equal("succeeded", job.GetProperty("state").GetString());
         Assert.Equal(before, await TableTextAsync(cs));
         Assert.Contains("\"main_crashes\": 1", before);

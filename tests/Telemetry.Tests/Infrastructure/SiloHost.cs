@@ -116,6 +116,24 @@ public sealed class SiloHost : IAsyncDisposable
         return Http.SendAsync(request);
     }
 
+    /// <summary>Starts reprocessing a date range through the admin API (202) and waits for the job to end; returns its last status.</summary>
+    public async Task<System.Text.Json.JsonElement> ReprocessAsync(string from, string to, TimeSpan timeout)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, "/api/reprocess") { Content = System.Net.Http.Json.JsonContent.Create(new { from, to }) };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", AdminToken);
+        var response = await Http.SendAsync(request);
+        Assert.Equal(System.Net.HttpStatusCode.Accepted, response.StatusCode);
+        string id = System.Text.Json.JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("jobId").GetString()!;
+        System.Text.Json.JsonElement status = default;
+        Assert.True(await TestPaths.EventuallyAsync(async () =>
+        {
+            var r = await GetAsync($"/api/jobs/{id}", AdminToken);
+            status = System.Text.Json.JsonDocument.Parse(await r.Content.ReadAsStringAsync()).RootElement;
+            return status.GetProperty("state").GetString() != "running";
+        }, timeout), "reprocessing did not finish");
+        return status;
+    }
+
     public static byte[] Gzip(byte[] data)
     {
         using var ms = new MemoryStream();
