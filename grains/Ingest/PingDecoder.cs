@@ -228,10 +228,12 @@ public static class PingDecoder
             return;
         }
         // A registry layout wins; the ping's own declaration is only looked at when there is none.
-        BucketLayout? layout = def?.Layout
-            ?? (def is not null
-                ? def.ResolveLayout(BucketLayout.FromDeclared(h.TypeCode, h.RangeLow, h.RangeHigh, h.BucketCount))
-                : BucketLayout.FromDeclared(h.TypeCode, h.RangeLow, h.RangeHigh, h.BucketCount));
+        BucketLayout? layout = def?.Layout;
+        if (layout is null)
+        {
+            var declared = BucketLayout.FromDeclared(h.TypeCode, h.RangeLow, h.RangeHigh, h.BucketCount);
+            layout = def is null ? declared : def.ResolveLayout(declared);
+        }
         if (layout is null)
         {
             ping.InvalidHistograms.Add(h.Name);

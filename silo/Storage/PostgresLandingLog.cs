@@ -22,14 +22,17 @@ public sealed class PostgresLandingLog : ILandingLog, IAsyncDisposable
 
     // A group commit's transaction: two statements (batch id and duplicates, then COPY) of at most
     // 5 s each and idle gaps of at most 2 s (both enforced by the server), then COMMIT.
-    private const int AppendStatementTimeoutMs = 5000;
-    private const int AppendIdleTimeoutMs = 2000;
+    // Its start: its bounds, then its transaction id before its batch id
+    // (the settled horizon relies on this order).
+    private const string AppendPrelude =
+        "SET LOCAL statement_timeout = 5000; SET LOCAL idle_in_transaction_session_timeout = 2000; SELECT pg_current_xact_id(); ";
 
     // See GetSettledHorizonAsync: the fallback when an unrelated transaction holds the xmin back.
     private static readonly TimeSpan SettleByAge = TimeSpan.FromMinutes(10);
 
     private readonly NpgsqlDataSource _dataSource;
     private readonly Queue<(DateTimeOffset At, long Value, long Xid)> _samples = new();
+    private Task<long>? _horizonTask;
     private long _settled;
 
     public PostgresLandingLog(string connectionString)
@@ -72,10 +75,7 @@ public sealed class PostgresLandingLog : ILandingLog, IAsyncDisposable
         long batchId;
         HashSet<string> existing;
         await using (var cmd = new NpgsqlCommand(
-            $"SET LOCAL statement_timeout = {AppendStatementTimeoutMs}; SET LOCAL idle_in_transaction_session_timeout = {AppendIdleTimeoutMs}; " +
-            // The transaction id first, then the batch id (the settled horizon relies on this order).
-            "SELECT pg_current_xact_id(); " +
-            "SELECT nextval('landing_batch_seq'), ARRAY(SELECT doc_id FROM landing WHERE doc_id = ANY(@d))", conn, tx))
+            AppendPrelude + "SELECT nextval('landing_batch_seq'), ARRAY(SELECT doc_id FROM landing WHERE doc_id = ANY(@d))", conn, tx))
         {
             cmd.Parameters.Add(new NpgsqlParameter("d", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = docIds });
             await using var reader = await cmd.ExecuteReaderAsync(ct);
@@ -157,7 +157,7 @@ public sealed class PostgresLandingLog : ILandingLog, IAsyncDisposable
         await using var conn = await _dataSource.OpenConnectionAsync(ct);
         await using var tx = await conn.BeginTransactionAsync(ct);
         await using (var xid = new NpgsqlCommand(
-            $"SET LOCAL statement_timeout = {AppendStatementTimeoutMs}; SET LOCAL idle_in_transaction_session_timeout = {AppendIdleTimeoutMs}; SELECT pg_current_xact_id()", conn, tx))
+            AppendPrelude, conn, tx))
         {
             await xid.ExecuteNonQueryAsync(ct); // the transaction id before the batch id, as in AppendByCopyAsync
         }
@@ -194,7 +194,22 @@ public sealed class PostgresLandingLog : ILandingLog, IAsyncDisposable
         return Convert.ToInt64(await cmd.ExecuteScalarAsync(ct));
     }
 
-    public async Task<long> GetSettledHorizonAsync(CancellationToken ct)
+    public Task<long> GetSettledHorizonAsync(CancellationToken ct)
+    {
+        // Every partition asks at every poll and their polls run in step: callers that arrive while
+        // a computation is running share it (its answer is at most as new as theirs would be, which
+        // is always safe: an older horizon only holds checkpoints back).
+        lock (_samples)
+        {
+            if (_horizonTask is { IsCompleted: false } running)
+            {
+                return running.WaitAsync(ct);
+            }
+            return _horizonTask = ComputeSettledHorizonAsync(CancellationToken.None);
+        }
+    }
+
+    private async Task<long> ComputeSettledHorizonAsync(CancellationToken ct)
     {
         // A group commit gets its transaction id before its batch id. So after reading L, the last
         // batch id handed out, a transaction id X assigned afterwards is above the id of every
