@@ -328,10 +328,10 @@ public sealed partial class PartitionGrain(
             LogPartial(logger, Partition, batchIds.Length);
             return;
         }
-        var targets = deltas.Keys.Concat(crashDeltas.Keys).ToImmutableArray();
+        var applied = new AppliedBatch(deltas.Keys.Concat(crashDeltas.Keys).ToImmutableArray());
         foreach (var batchId in batchIds)
         {
-            _applied[batchId] = new AppliedBatch(targets);
+            _applied[batchId] = applied; // the batches of one push went to the same aggregates
         }
         state.State.BatchesApplied += batchIds.Length;
         var fresh = deltas.Keys.Where(k => !_registeredKeys.Contains(k)).ToImmutableArray();

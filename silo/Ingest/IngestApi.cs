@@ -69,10 +69,11 @@ public static partial class IngestApi
             var receivedAt = DateTimeOffset.UtcNow;
             var submissionDate = DateOnly.FromDateTime(receivedAt.UtcDateTime);
             bool declaredGzip = request.Headers.ContentEncoding.ToString().Contains("gzip", StringComparison.OrdinalIgnoreCase);
+            string? country = CountryOf(request, countryOptions.Value);
             DecodedPing ping;
             try
             {
-                ping = SubmissionDecoder.Decode(body, declaredGzip, opts.MaxInflatedBytes, path, submissionDate, probes.Current, decodeSettings, CountryOf(request, countryOptions.Value));
+                ping = SubmissionDecoder.Decode(body, declaredGzip, opts.MaxInflatedBytes, path, submissionDate, probes.Current, decodeSettings, country);
             }
             catch (PingFormatException e)
             {
@@ -81,7 +82,7 @@ public static partial class IngestApi
             }
             var entry = new LandingEntry(path.DocId, SubmissionDecoder.PartitionOf(path.DocId, opts.Partitions), submissionDate, receivedAt,
                 string.Join('/', path.DocId, path.DocType, path.AppName, path.AppVersion, path.Channel, path.BuildId),
-                body, CountryOf(request, countryOptions.Value));
+                body, country);
             LandingOutcome outcome;
             try
             {
