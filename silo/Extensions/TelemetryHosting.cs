@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
 using Orleans.Configuration;
 using Orleans.Dashboard;
 using Telemetry.Grains;
@@ -30,6 +31,9 @@ public sealed class ClusterSettings
 public static class TelemetryHosting
 {
     public const string ConnectionStringName = "Telemetry";
+
+    /// <summary>The OpenTelemetry <c>service.name</c> of a silo (<c>OTEL_SERVICE_NAME</c> overrides it).</summary>
+    public const string ServiceName = "telemetry-silo";
 
     /// <summary>The PostgreSQL connection string, or null for the embedded mode.</summary>
     public static string? ConnectionString(this IConfiguration config) =>
@@ -127,7 +131,12 @@ public static class TelemetryHosting
         services.AddHealthChecks()
             .AddCheck<StorageHealthCheck>("storage", tags: ["ready"])
             .AddCheck<ClusterHealthCheck>("cluster", tags: ["ready"]);
-        services.AddOpenTelemetry().WithMetrics(m => m
+        services.AddOpenTelemetry()
+            .ConfigureResource(r => r.AddService(
+                serviceName: builder.Configuration["OTEL_SERVICE_NAME"] is { Length: > 0 } name ? name : ServiceName,
+                serviceVersion: typeof(TelemetryHosting).Assembly.GetName().Version?.ToString(),
+                serviceInstanceId: $"{Environment.MachineName}:{builder.Configuration.GetValue(ClusterSettings.Section + ":SiloPort", 11111)}"))
+            .WithMetrics(m => m
             .AddMeter(IngestCounters.MeterName, "Microsoft.Orleans")
             .AddPrometheusExporter());
         builder.WebHost.ConfigureKestrel(k =>

@@ -64,6 +64,37 @@ public sealed class OverviewPageTests : BunitContext, IAsyncLifetime
         Assert.Empty(page.FindAll("[data-testid=overview-error]"));
     }
 
+    [Fact]
+    public void Sparklines_fill_their_tile_and_label_their_axes_in_legible_text()
+    {
+        _source.Answer(() => Busy());
+
+        var page = Render<OverviewPage>();
+
+        var sparkline = page.Find("[data-testid=accepted-sparkline]");
+        var svg = sparkline.QuerySelector("svg")!;
+        // As wide as the tile, a readable height, stretched rather than letter-boxed to a few pixels.
+        Assert.Equal("100%", svg.GetAttribute("width"));
+        Assert.InRange(int.Parse(svg.GetAttribute("height")!), 48, 200);
+        Assert.Equal("none", svg.GetAttribute("preserveAspectRatio"));
+        Assert.Contains(svg.GetAttribute("height") + "px", sparkline.QuerySelector(".sparkline-plot")!.GetAttribute("style"));
+        // No text inside the stretched SVG (it would be distorted and tiny); labels are caption-size HTML text.
+        Assert.Empty(svg.QuerySelectorAll("text"));
+        var axis = sparkline.QuerySelectorAll(".sparkline-axis .mud-typography-caption").Select(e => e.TextContent.Trim()).ToList();
+        Assert.Equal(["13:31", "14:30 UTC"], axis);
+        Assert.Equal("peak 200 per minute", page.Find("[data-testid=accepted-sparkline-peak]").TextContent.Trim());
+
+        // One point per minute of the last hour; the busiest minute is the highest point.
+        var points = page.Find("[data-testid=accepted-sparkline-line]").GetAttribute("d")!
+            .Split(['M', 'L'], StringSplitOptions.RemoveEmptyEntries)
+            .Select(p => p.Trim().Split(','))
+            .Select(xy => (X: double.Parse(xy[0], System.Globalization.CultureInfo.InvariantCulture), Y: double.Parse(xy[1], System.Globalization.CultureInfo.InvariantCulture)))
+            .ToList();
+        Assert.Equal(60, points.Count);
+        Assert.Equal(57, points.IndexOf(points.MinBy(p => p.Y)));
+        Assert.Equal(points[0].Y, points[1].Y);
+    }
+
     [Theory]
     [InlineData(0, "CaughtUp", "success")]
     [InlineData(9.9, "CaughtUp", "success")]

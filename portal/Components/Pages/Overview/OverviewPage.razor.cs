@@ -16,8 +16,6 @@ public sealed partial class OverviewPage : ComponentBase, IDisposable
     private OverviewView? _view;
     private Problem? _problem;
     private DateTimeOffset? _lastSuccess;
-    private List<ChartSeries<double>> _acceptedSeries = [];
-    private List<ChartSeries<double>> _rejectedSeries = [];
 
     [Inject]
     private IOverviewSource Source { get; set; } = default!;
@@ -77,8 +75,6 @@ public sealed partial class OverviewPage : ComponentBase, IDisposable
         {
             var overview = await Source.GetAsync(_closing.Token);
             _view = OverviewView.From(overview);
-            _acceptedSeries = [new ChartSeries<double> { Name = "Accepted per minute", Data = _view.AcceptedPerMinute }];
-            _rejectedSeries = [new ChartSeries<double> { Name = "Rejected per minute", Data = _view.RejectedPerMinute }];
             _lastSuccess = DateTimeOffset.UtcNow;
             _problem = null;
         }
@@ -99,18 +95,6 @@ public sealed partial class OverviewPage : ComponentBase, IDisposable
                 ClusterUnavailable: false);
         }
     }
-
-    private static LineChartOptions SparklineOptions(string color) => new()
-    {
-        ShowLegend = false,
-        ShowDataMarkers = false,
-        LineStrokeWidth = 2,
-        XAxisLines = false,
-        YAxisLines = false,
-        MaxNumYAxisTicks = 3,
-        YAxisRequireZeroPoint = true,
-        ChartPalette = [color],
-    };
 
     private static string LagColor(LagLevel level) => level switch
     {

@@ -38,8 +38,11 @@ public sealed class OverviewView
     /// <summary>Rejected pings per minute, aligned with <see cref="AcceptedPerMinute"/>.</summary>
     public required double[] RejectedPerMinute { get; init; }
 
-    /// <summary>Minute labels (UTC, every 15 minutes, blank in between) aligned with the per-minute series.</summary>
-    public required string[] MinuteLabels { get; init; }
+    /// <summary>The first minute of the per-minute series (UTC, <c>HH:mm</c>).</summary>
+    public required string FirstMinuteLabel { get; init; }
+
+    /// <summary>The last minute of the per-minute series (UTC, <c>HH:mm UTC</c>).</summary>
+    public required string LastMinuteLabel { get; init; }
 
     public required DateTimeOffset? GeneratedAt { get; init; }
 
@@ -77,9 +80,8 @@ public sealed class OverviewView
                 .Select(c => c with { Versions = [.. c.Versions.OrderByDescending(VersionKey)] })],
             AcceptedPerMinute = accepted,
             RejectedPerMinute = rejected,
-            MinuteLabels = [.. minutes.Select((m, i) => i % 15 == 0 || i == minutes.Length - 1
-                ? m.ToString("HH:mm", CultureInfo.InvariantCulture)
-                : "")],
+            FirstMinuteLabel = minutes[0].ToString("HH:mm", CultureInfo.InvariantCulture),
+            LastMinuteLabel = minutes[^1].ToString("HH:mm", CultureInfo.InvariantCulture) + " UTC",
             GeneratedAt = overview.GeneratedAt == default ? null : overview.GeneratedAt,
         };
     }

@@ -1,8 +1,8 @@
 using System.Globalization;
 
-namespace Telemetry.Portal.Components.Pages.Overview;
+namespace Telemetry.Portal.Components.Shared;
 
-/// <summary>How the overview writes numbers, sizes and durations.</summary>
+/// <summary>How the portal writes numbers, sizes and durations.</summary>
 public static class Format
 {
     public static string Count(long value) => value.ToString("N0", CultureInfo.InvariantCulture);
