@@ -150,13 +150,18 @@ public enum ApplyOutcome
 public sealed record PersistOutcome
 {
     public static readonly PersistOutcome Written = new() { Durable = true };
-    public static readonly PersistOutcome NotYet = new() { Durable = false };
+
+    /// <summary>Not written yet: <paramref name="pending"/> are the expected batches still only in memory.</summary>
+    public static PersistOutcome NotYet(ImmutableArray<long> pending) => new() { Durable = false, Pending = pending };
 
     /// <summary>Expected batches the aggregate does not hold: send them again.</summary>
     [Id(0)] public ImmutableArray<long> Missing { get; init; } = ImmutableArray<long>.Empty;
 
     /// <summary>True when every expected batch is in the aggregate's durable state.</summary>
     [Id(1)] public bool Durable { get; init; }
+
+    /// <summary>When not durable: the expected batches applied but not yet written (the others are durable).</summary>
+    [Id(2)] public ImmutableArray<long> Pending { get; init; } = ImmutableArray<long>.Empty;
 }
 
 /// <summary>A query for one aggregate (one date or build date): the metric and optional filters.</summary>

@@ -29,6 +29,14 @@ public sealed record PartitionStatus
     [Id(4)] public long BatchesApplied { get; init; }
     [Id(5)] public long BatchesRecovered { get; init; }
     [Id(6)] public bool Paused { get; init; }
+    /// <summary>The reprocessing job holding the pause, if any.</summary>
+    [Id(7)] public string? PausedBy { get; init; }
+    /// <summary>Age of the oldest applied batch the checkpoint does not cover yet (0 when it covers all).</summary>
+    [Id(8)] public double CheckpointAgeSeconds { get; init; }
+    /// <summary>Applied batches above the checkpoint (read again after a crash).</summary>
+    [Id(9)] public int AppliedAboveCheckpoint { get; init; }
+    /// <summary>Rows read back from the log (recovery) that no longer decoded, since activation.</summary>
+    [Id(10)] public long UndecodableRows { get; init; }
 }
 
 /// <summary>
@@ -46,14 +54,20 @@ public interface IPartitionGrain : IGrainWithIntegerKey
     /// <summary>Reads, applies and checkpoints everything landed so far (used by tests and reprocessing).</summary>
     Task<PartitionStatus> CatchUp();
 
-    /// <summary>Stops applying pushes and log reads until <see cref="Resume"/> or until the lease runs out (a crashed coordinator cannot leave it paused).</summary>
-    Task<PartitionStatus> Pause(TimeSpan lease);
+    /// <summary>
+    /// Stops applying pushes and log reads for <paramref name="owner"/> until <see cref="Resume"/> or until the
+    /// lease runs out (a crashed coordinator cannot leave it paused); false while another owner holds it.
+    /// </summary>
+    Task<bool> Pause(string owner, TimeSpan lease);
 
-    /// <summary>While paused: applies every landed batch up to <paramref name="batchId"/> and moves the checkpoint exactly there.</summary>
-    Task<PartitionStatus> SealAt(long batchId);
+    /// <summary>Extends <paramref name="owner"/>'s pause; false when the lease already ran out (the partition went on applying).</summary>
+    Task<bool> RenewPause(string owner, TimeSpan lease);
 
-    /// <summary>Resumes applying after <see cref="Pause"/>; everything above the checkpoint is read again.</summary>
-    Task Resume();
+    /// <summary>While paused by <paramref name="owner"/>: applies every landed batch up to <paramref name="batchId"/> and moves the checkpoint exactly there.</summary>
+    Task<PartitionStatus> SealAt(string owner, long batchId);
+
+    /// <summary>Resumes applying after <paramref name="owner"/>'s pause; everything above the checkpoint is read again.</summary>
+    Task Resume(string owner);
 
     /// <summary>Current progress.</summary>
     Task<PartitionStatus> GetStatus();

@@ -7,8 +7,9 @@ namespace Telemetry.Grains.Aggregates;
 /// large and every write rewrites the whole state, so an aggregate writes at most once per
 /// <c>Ingest:PersistSeconds</c>, whatever the number of partitions asking.
 /// </summary>
-public sealed class PersistTracker
+public sealed class PersistTracker(TimeProvider? time = null)
 {
+    private readonly TimeProvider _time = time ?? TimeProvider.System;
     private readonly Dictionary<int, HashSet<long>> _unwritten = new();
     private DateTimeOffset _lastWrite = DateTimeOffset.MinValue;
 
@@ -31,7 +32,7 @@ public sealed class PersistTracker
     public bool Unwritten(int partition, ImmutableArray<long> expected) =>
         _unwritten.TryGetValue(partition, out var set) && expected.Any(set.Contains);
 
-    public bool MayWrite(TimeSpan minInterval) => DateTimeOffset.UtcNow - _lastWrite >= minInterval;
+    public bool MayWrite(TimeSpan minInterval) => _time.GetUtcNow() - _lastWrite >= minInterval;
 
     /// <summary>
     /// The Persist protocol shared by the aggregate grains: report lost batches, or make the expected
@@ -52,7 +53,8 @@ public sealed class PersistTracker
         }
         if (!force && !MayWrite(minInterval))
         {
-            return Telemetry.Contracts.Aggregates.PersistOutcome.NotYet;
+            var unwritten = _unwritten[partition];
+            return Telemetry.Contracts.Aggregates.PersistOutcome.NotYet([.. expected.Where(unwritten.Contains)]);
         }
         await write();
         Written();
@@ -62,7 +64,7 @@ public sealed class PersistTracker
     public void Written()
     {
         _unwritten.Clear();
-        _lastWrite = DateTimeOffset.UtcNow;
+        _lastWrite = _time.GetUtcNow();
         Dirty = false;
     }
 }

@@ -47,6 +47,12 @@ public sealed class IngestOptions
     /// </summary>
     [Range(0, 3600)] public int PersistSeconds { get; set; } = 30;
 
+    /// <summary>A reprocessing job's hold on the partitions' pause and on the one-job slot; renewed four times per lease while it runs.</summary>
+    [Range(2, 86400)] public int ReprocessLeaseSeconds { get; set; } = 900;
+
+    /// <summary>A partition whose checkpoint trails its applied batches by more than this makes <c>/health/ready</c> report Degraded.</summary>
+    [Range(10, 86400)] public int CheckpointAgeLimitSeconds { get; set; } = 300;
+
     /// <summary>Limit on the in-memory landing log of the embedded mode (bodies), in bytes; the oldest checkpointed rows go first.</summary>
     [Range(1024 * 1024, 1L << 40)] public long MemoryLogMaxBytes { get; set; } = 512L * 1024 * 1024;
 }

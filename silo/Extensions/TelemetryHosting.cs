@@ -119,7 +119,8 @@ public static class TelemetryHosting
         services.AddSingleton<GroupCommitter>();
         services.AddHostedService(sp => sp.GetRequiredService<GroupCommitter>());
         services.AddHostedService<PartitionStarter>();
-        services.AddHostedService<IngestStatsReporter>();
+        services.AddSingleton<IngestStatsReporter>();
+        services.AddHostedService(sp => sp.GetRequiredService<IngestStatsReporter>());
         services.AddHostedService<RetentionService>();
         services.AddSingleton<AdminTokens>();
         services.AddSingleton<ImportJobs>();
@@ -130,7 +131,8 @@ public static class TelemetryHosting
         services.AddProblemDetails();
         services.AddHealthChecks()
             .AddCheck<StorageHealthCheck>("storage", tags: ["ready"])
-            .AddCheck<ClusterHealthCheck>("cluster", tags: ["ready"]);
+            .AddCheck<ClusterHealthCheck>("cluster", tags: ["ready"])
+            .AddCheck<CheckpointHealthCheck>("checkpoints", tags: ["ready"]);
         services.AddOpenTelemetry()
             .ConfigureResource(r => r.AddService(
                 serviceName: builder.Configuration["OTEL_SERVICE_NAME"] is { Length: > 0 } name ? name : ServiceName,

@@ -20,6 +20,10 @@ namespace Telemetry.Silo.Ingest;
 /// aggregate that a row of the range contributes to (from all its rows, in or out of the range).</item>
 /// <item>Replace those aggregates (as of H), resume the partitions; they read everything above H again.</item>
 /// </list>
+/// One job runs at a time in the cluster (<see cref="IReprocessCoordinatorGrain"/>). The job renews the
+/// partitions' pause while it runs; if a pause lapses anyway (the runner stalled past its lease), the
+/// partitions may have moved their checkpoints past H, so the job stops without replacing anything
+/// (docs/exactly-once.md, "Reprocessing").
 /// </summary>
 public sealed partial class ReprocessJobs(
     ILandingLog log,
@@ -29,19 +33,29 @@ public sealed partial class ReprocessJobs(
     IGrainFactory grains,
     ILogger<ReprocessJobs> logger)
 {
-    private static readonly TimeSpan Lease = TimeSpan.FromMinutes(15);
     private const int Page = 500;
 
-    public async Task<string> StartAsync(DateOnly from, DateOnly to)
+    /// <summary>Test hook: awaited after the rebuild, right before anything is replaced.</summary>
+    internal Func<string, Task>? BeforeReplace { get; set; }
+
+    private TimeSpan Lease => TimeSpan.FromSeconds(options.Value.ReprocessLeaseSeconds);
+
+    /// <summary>Starts a job unless one is running; returns its id, or null and the running job's id.</summary>
+    public async Task<(string? JobId, string? Running)> StartAsync(DateOnly from, DateOnly to)
     {
         string id = "reprocess-" + Guid.NewGuid().ToString("N")[..12];
+        var running = await grains.GetGrain<IReprocessCoordinatorGrain>(0).TryBegin(id, Lease);
+        if (running is not null)
+        {
+            return (null, running);
+        }
         var started = DateTimeOffset.UtcNow;
         await grains.GetGrain<IJobGrain>(id).Update(new JobStatus { Id = id, Kind = "reprocess", State = "running", StartedAt = started, Detail = $"{from:yyyy-MM-dd}..{to:yyyy-MM-dd}" });
         _ = Task.Run(() => RunAsync(id, from, to, started));
-        return id;
+        return (id, null);
     }
 
-    public async Task<JobStatus> RunAsync(string id, DateOnly from, DateOnly to, DateTimeOffset started)
+    private async Task<JobStatus> RunAsync(string id, DateOnly from, DateOnly to, DateTimeOffset started)
     {
         var job = grains.GetGrain<IJobGrain>(id);
         var counts = ImmutableDictionary.CreateBuilder<string, long>(StringComparer.Ordinal);
@@ -53,9 +67,17 @@ public sealed partial class ReprocessJobs(
         });
         int partitions = options.Value.Partitions;
         var partitionGrains = Enumerable.Range(0, partitions).Select(p => grains.GetGrain<IPartitionGrain>(p)).ToArray();
+        using var stopRenewing = new CancellationTokenSource();
+        var pause = new PauseWatch();
+        Task renewing = Task.CompletedTask;
         try
         {
-            await Task.WhenAll(partitionGrains.Select(g => g.Pause(Lease)));
+            var paused = await Task.WhenAll(partitionGrains.Select(g => g.Pause(id, Lease)));
+            if (paused.Contains(false))
+            {
+                throw new ReprocessAbortedException("partitions are paused by another job; nothing was replaced");
+            }
+            renewing = RenewAsync(id, partitionGrains, pause, stopRenewing.Token);
             long horizon = await log.GetLastBatchIdAsync(CancellationToken.None);
             await Report(0.05, "waiting for in-flight writes to settle");
             while (await log.GetSettledHorizonAsync(CancellationToken.None) < horizon)
@@ -63,7 +85,7 @@ public sealed partial class ReprocessJobs(
                 await Task.Delay(TimeSpan.FromSeconds(1));
             }
             await Report(0.2, "sealing partitions");
-            await Task.WhenAll(partitionGrains.Select(g => g.SealAt(horizon)));
+            await Task.WhenAll(partitionGrains.Select(g => g.SealAt(id, horizon)));
 
             // Pass 1: rows of the range build the submission-date aggregates and name the build-id aggregates touched.
             var snapshot = probes.Current;
@@ -99,10 +121,21 @@ public sealed partial class ReprocessJobs(
                     keys.Add(key);
                 }
             }
+            if (BeforeReplace is { } hook)
+            {
+                await hook(id);
+            }
+            // Renew once more now: replacing is safe only while every partition still holds the pause
+            // taken before sealing, so that no checkpoint has moved past the seal.
+            await RenewOnceAsync(id, partitionGrains, pause);
+            pause.ThrowIfLost();
             await Report(0.8, "replacing aggregates");
             var checkpoints = Enumerable.Range(0, partitions).ToImmutableDictionary(p => p, _ => horizon);
+            int replaced = 0;
             foreach (var key in keys)
             {
+                pause.ThrowIfLost(replaced);
+                replaced++;
                 var content = Merge(rebuilt.GetValueOrDefault(key), extra.GetValueOrDefault(key));
                 await grains.GetGrain<IAggregateGrain>(key).Replace(content, checkpoints);
             }
@@ -119,6 +152,8 @@ public sealed partial class ReprocessJobs(
             }
             foreach (var key in crashKeys)
             {
+                pause.ThrowIfLost(replaced);
+                replaced++;
                 await grains.GetGrain<ICrashAggregateGrain>(key).Replace(crash.GetValueOrDefault(key) ?? new CrashDelta(), checkpoints);
             }
             foreach (var date in crashDates)
@@ -148,7 +183,65 @@ public sealed partial class ReprocessJobs(
         }
         finally
         {
-            await Task.WhenAll(partitionGrains.Select(g => g.Resume()));
+            stopRenewing.Cancel();
+            await renewing;
+            await Task.WhenAll(partitionGrains.Select(g => g.Resume(id)));
+            await grains.GetGrain<IReprocessCoordinatorGrain>(0).End(id);
+        }
+    }
+
+    // Renews the partitions' pause and the job's slot four times per lease until the job ends.
+    private async Task RenewAsync(string id, IPartitionGrain[] partitions, PauseWatch pause, CancellationToken ct)
+    {
+        try
+        {
+            using var timer = new PeriodicTimer(Lease / 4);
+            while (await timer.WaitForNextTickAsync(ct))
+            {
+                await RenewOnceAsync(id, partitions, pause);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // the job ended
+        }
+    }
+
+    private async Task RenewOnceAsync(string id, IPartitionGrain[] partitions, PauseWatch pause)
+    {
+        try
+        {
+            var renewed = await Task.WhenAll(partitions.Select(g => g.RenewPause(id, Lease)));
+            bool slot = await grains.GetGrain<IReprocessCoordinatorGrain>(0).Renew(id, Lease);
+            if (renewed.Contains(false) || !slot)
+            {
+                pause.Lost(renewed.Count(r => !r));
+            }
+        }
+        catch (Exception e)
+        {
+            // A renewal that cannot reach the partitions is not a lost pause yet; the lease has slack
+            // for three more tries, and the check before replacing asks again.
+            LogRenewFailed(logger, id, e.Message);
+        }
+    }
+
+    /// <summary>Whether a partition's pause lapsed during the job (set by the renewal loop).</summary>
+    private sealed class PauseWatch
+    {
+        private volatile int _lostPartitions;
+
+        public void Lost(int partitions) => _lostPartitions = Math.Max(1, partitions);
+
+        public void ThrowIfLost(int replaced = 0)
+        {
+            if (_lostPartitions == 0)
+            {
+                return;
+            }
+            throw new ReprocessAbortedException(replaced == 0
+                ? $"{_lostPartitions} partition(s) lost the job's pause (lease ran out); nothing was replaced, run the job again"
+                : $"{_lostPartitions} partition(s) lost the job's pause (lease ran out) after {replaced} aggregates were replaced; run the job again to make the range consistent");
         }
     }
 
@@ -209,4 +302,12 @@ public sealed partial class ReprocessJobs(
 
     [LoggerMessage(EventId = 1802, Level = LogLevel.Error, Message = "Reprocess {Job} failed; partitions resumed")]
     private static partial void LogFailed(ILogger logger, string job, Exception exception);
+
+    [LoggerMessage(EventId = 1803, Level = LogLevel.Warning, Message = "Reprocess {Job}: could not renew the partitions' pause ({Message}); trying again")]
+    private static partial void LogRenewFailed(ILogger logger, string job, string message);
+}
+
+/// <summary>A reprocessing job stopped before replacing (or before replacing everything), with the reason.</summary>
+public sealed class ReprocessAbortedException(string message) : Exception(message)
+{
 }

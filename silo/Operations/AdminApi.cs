@@ -54,7 +54,13 @@ public static class AdminApi
         {
             return TypedResults.Problem(statusCode: 400, title: "bad range", detail: "to must not be before from, and the range at most 366 days");
         }
-        var id = await jobs.StartAsync(from, to);
+        var (id, running) = await jobs.StartAsync(from, to);
+        if (id is null)
+        {
+            return TypedResults.Problem(statusCode: 409, title: "a reprocessing job is running",
+                detail: $"job {running} is running (GET /api/jobs/{running}); one job runs at a time, start this one when it has ended",
+                extensions: new Dictionary<string, object?> { ["running_job"] = running });
+        }
         return TypedResults.Accepted($"/api/jobs/{id}", new JobStarted(id, $"/api/jobs/{id}"));
     }
 
