@@ -14,14 +14,20 @@ namespace Telemetry.Silo.Ingest;
 /// </summary>
 public sealed partial class AggregationFeeder : BackgroundService
 {
-    private readonly IGrainFactory _grains;
+    private readonly Func<int, ImmutableArray<PushedBatch>, Task> _push;
     private readonly IngestOptions _options;
     private readonly ILogger<AggregationFeeder> _logger;
     private readonly Pending[] _partitions;
 
     public AggregationFeeder(IGrainFactory grains, IOptions<IngestOptions> options, ILogger<AggregationFeeder> logger)
+        : this((partition, batches) => grains.GetGrain<IPartitionGrain>(partition).Push(batches), options, logger)
     {
-        _grains = grains;
+    }
+
+    /// <summary>With the push to a partition given (unit tests push into a list).</summary>
+    internal AggregationFeeder(Func<int, ImmutableArray<PushedBatch>, Task> push, IOptions<IngestOptions> options, ILogger<AggregationFeeder> logger)
+    {
+        _push = push;
         _options = options.Value;
         _logger = logger;
         _partitions = Enumerable.Range(0, _options.Partitions).Select(_ => new Pending()).ToArray();
@@ -104,7 +110,7 @@ public sealed partial class AggregationFeeder : BackgroundService
     {
         try
         {
-            await _grains.GetGrain<IPartitionGrain>(partition).Push([push]);
+            await _push(partition, [push]);
         }
         catch (Exception e)
         {
