@@ -40,8 +40,11 @@ public interface ILandingLog
     /// <summary>Rows of a partition received on the given submission dates with batch ids up to <paramref name="maxBatch"/>, in batch order, paged by (batch id, doc id).</summary>
     Task<IReadOnlyList<LandedRow>> ReadForRebuildAsync(int partition, long maxBatch, DateOnly? fromDate, DateOnly? toDate, (long BatchId, string DocId)? after, int limit, CancellationToken ct);
 
-    /// <summary>Deletes rows whose submission date is before <paramref name="cutoff"/>; returns how many.</summary>
-    Task<long> DeleteBeforeAsync(DateOnly cutoff, CancellationToken ct);
+    /// <summary>
+    /// Deletes rows whose submission date is before <paramref name="cutoff"/> and whose batch id is at most
+    /// <paramref name="maxBatchId"/> (the lowest partition checkpoint: a row that may still be replayed is kept); returns how many.
+    /// </summary>
+    Task<long> DeleteBeforeAsync(DateOnly cutoff, long maxBatchId, CancellationToken ct);
 
     /// <summary>Number of stored rows (for operations and tests).</summary>
     Task<long> CountAsync(CancellationToken ct);

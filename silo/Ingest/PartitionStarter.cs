@@ -29,7 +29,7 @@ public sealed partial class PartitionStarter(IGrainFactory grains, IOptions<Inge
 }
 
 /// <summary>Deletes raw submissions older than <see cref="IngestOptions.RetentionDays"/>, hourly.</summary>
-public sealed partial class RetentionService(ILandingLog log, IOptions<IngestOptions> options, ILogger<RetentionService> logger) : BackgroundService
+public sealed partial class RetentionService(ILandingLog log, IGrainFactory grains, IOptions<IngestOptions> options, ILogger<RetentionService> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -39,7 +39,11 @@ public sealed partial class RetentionService(ILandingLog log, IOptions<IngestOpt
             try
             {
                 var cutoff = DateOnly.FromDateTime(DateTime.UtcNow).AddDays(-options.Value.RetentionDays);
-                long deleted = await log.DeleteBeforeAsync(cutoff, stoppingToken);
+                // Never a row a partition may still replay (docs/exactly-once.md, "Retention").
+                var statuses = await Task.WhenAll(Enumerable.Range(0, options.Value.Partitions)
+                    .Select(p => grains.GetGrain<Telemetry.Contracts.Ingest.IPartitionGrain>(p).GetStatus()));
+                long maxBatch = statuses.Min(s => s.Checkpoint);
+                long deleted = await log.DeleteBeforeAsync(cutoff, maxBatch, stoppingToken);
                 if (deleted > 0)
                 {
                     LogDeleted(logger, deleted, cutoff);

@@ -101,11 +101,11 @@ public sealed class MemoryLandingLog(long maxBytes) : ILandingLog
         }
     }
 
-    public Task<long> DeleteBeforeAsync(DateOnly cutoff, CancellationToken ct)
+    public Task<long> DeleteBeforeAsync(DateOnly cutoff, long maxBatchId, CancellationToken ct)
     {
         lock (_lock)
         {
-            var old = _byDocId.Values.Where(r => r.SubmissionDate < cutoff).ToList();
+            var old = _byDocId.Values.Where(r => r.SubmissionDate < cutoff && r.BatchId <= maxBatchId).ToList();
             foreach (var row in old)
             {
                 Remove(row);

@@ -308,7 +308,7 @@ public sealed class PostgresLandingLog : ILandingLog, IAsyncDisposable
         return await ReadRowsAsync(cmd, ct);
     }
 
-    public async Task<long> DeleteBeforeAsync(DateOnly cutoff, CancellationToken ct)
+    public async Task<long> DeleteBeforeAsync(DateOnly cutoff, long maxBatchId, CancellationToken ct)
     {
         // In chunks: a day of pings is millions of rows (each with ~10 TOAST chunks), far more than
         // one statement may take under the server-side statement_timeout of this connection.
@@ -317,9 +317,10 @@ public sealed class PostgresLandingLog : ILandingLog, IAsyncDisposable
         {
             await using var cmd = _dataSource.CreateCommand("""
                 DELETE FROM landing WHERE doc_id IN (
-                    SELECT doc_id FROM landing WHERE submission_date < @c LIMIT @n)
+                    SELECT doc_id FROM landing WHERE submission_date < @c AND batch_id <= @b LIMIT @n)
                 """);
             cmd.Parameters.AddWithValue("c", cutoff);
+            cmd.Parameters.AddWithValue("b", maxBatchId);
             cmd.Parameters.AddWithValue("n", RetentionChunkRows);
             int deleted = await cmd.ExecuteNonQueryAsync(ct);
             total += deleted;
