@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Ingest benchmark (spec 90, "Quality bars"): prints ONE markdown table.
+# Ingest benchmark (targets and results: docs/benchmarks.md): prints ONE markdown table.
 #
 # Builds Release, starts a private PostgreSQL (temp dir, free loopback port), starts the silo in
 # PostgreSQL mode with the bench endpoints, then runs tools/Telemetry.Bench:

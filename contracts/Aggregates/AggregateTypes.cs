@@ -73,7 +73,7 @@ public sealed class HistogramAccumulator
     public HistogramAccumulator Clone() => new() { Counts = (long[])Counts.Clone(), Sum = Sum, Count = Count };
 }
 
-/// <summary>The bucket layout a metric was aggregated with (kind as its type code, spec 20).</summary>
+/// <summary>The bucket layout a metric was aggregated with (kind as its type code, docs/probes.md).</summary>
 [GenerateSerializer, Immutable]
 public sealed record MetricLayout
 {

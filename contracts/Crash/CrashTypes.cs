@@ -2,7 +2,7 @@ using System.Collections.Immutable;
 
 namespace Telemetry.Contracts.Crash;
 
-/// <summary>The stats of spec 40, in storage order. Each has a <c>_squared</c> twin (the per-ping value squared).</summary>
+/// <summary>The crash stats, in storage order. Each has a <c>_squared</c> twin (the per-ping value squared).</summary>
 public static class CrashStatNames
 {
     public static readonly ImmutableArray<string> Base =
@@ -84,7 +84,7 @@ public sealed record CrashRow
     [Id(3)] public required ImmutableArray<long> Values { get; init; }
 }
 
-/// <summary>Crash aggregates of one (submission date, channel, build version), every dimension combination (spec 40).</summary>
+/// <summary>Crash aggregates of one (submission date, channel, build version), every dimension combination (README, "Crash aggregates").</summary>
 public interface ICrashAggregateGrain : IGrainWithStringKey
 {
     /// <summary>Adds a partition's batch unless already applied (same protocol as <see cref="Aggregates.IAggregateGrain.Apply"/>).</summary>

@@ -41,7 +41,7 @@ public sealed record PartitionStatus
 
 /// <summary>
 /// One partition of the landing log: applies each landed batch exactly once to its aggregates and
-/// moves a durable checkpoint once every aggregate has persisted it (spec 10).
+/// moves a durable checkpoint once every aggregate has persisted it (docs/exactly-once.md).
 /// </summary>
 public interface IPartitionGrain : IGrainWithIntegerKey
 {

@@ -3,7 +3,7 @@ using Telemetry.Contracts.Crash;
 namespace Telemetry.Grains.Crash;
 
 /// <summary>
-/// Why a main or crash ping does not contribute to the crash aggregates (spec 40). Each is
+/// Why a main or crash ping does not contribute to the crash aggregates (README, "Crash aggregates"). Each is
 /// counted under <see cref="CrashRejections.Name"/>. Pings that are not crash input at all (other
 /// document types, classic pings) are not rejections: see <see cref="CrashDecodeOutcome.Ignored"/>.
 /// </summary>

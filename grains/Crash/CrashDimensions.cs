@@ -8,7 +8,7 @@ using System.Text.Json;
 namespace Telemetry.Grains.Crash;
 
 /// <summary>
-/// The dimensions of a crash aggregate row (spec 40) and their canonical JSON form: one object,
+/// The dimensions of a crash aggregate row (README, "Crash aggregates") and their canonical JSON form: one object,
 /// keys sorted ordinally, only non-null values, every value a string with non-ASCII characters
 /// (Unicode scalar values, so one per emoji) replaced by <c>?</c>, no whitespace. Values are
 /// written with <see cref="JavaScriptEncoder.UnsafeRelaxedJsonEscaping"/>: after the ASCII

@@ -6,7 +6,7 @@ using Telemetry.Grains.Ingest;
 namespace Telemetry.Grains.Crash;
 
 /// <summary>
-/// Turns a read ping into its contribution to the crash aggregates (spec 40), from the fields
+/// Turns a read ping into its contribution to the crash aggregates (README, "Crash aggregates"), from the fields
 /// <see cref="PingReader"/> already extracted in its single pass (no second parse).
 /// </summary>
 /// <remarks>
@@ -20,7 +20,7 @@ public static class CrashPingDecoder
     public const string MainDocType = "main";
     public const string CrashDocType = "crash";
 
-    /// <summary>Per-ping usage is clamped to [0, 25 h] (spec 40), kept in seconds.</summary>
+    /// <summary>Per-ping usage is clamped to [0, 25 h] (README, "Crash aggregates"), kept in seconds.</summary>
     public const long MaxUsageSeconds = 25 * 3600;
 
     /// <summary>

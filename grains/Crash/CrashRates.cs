@@ -4,7 +4,7 @@ namespace Telemetry.Grains.Crash;
 
 /// <summary>
 /// Crash rates (crashes per 1,000 usage hours) and their 95 % confidence intervals from summed
-/// crash stats (spec 40, <c>/api/crash-rates</c>). All three values are null when there are no
+/// crash stats (<c>/api/crash-rates</c>). All three values are null when there are no
 /// usage hours.
 /// </summary>
 /// <remarks>

@@ -2,7 +2,7 @@ using Telemetry.Grains.Probes;
 
 namespace Telemetry.Grains.Ingest;
 
-/// <summary>The dimensions every aggregate of a ping shares (spec 10, "Dimensions taken from a ping").</summary>
+/// <summary>The dimensions every aggregate of a ping shares (the dimensions the aggregates API filters on).</summary>
 public sealed record PingDimensions
 {
     public required string DocType { get; init; }
@@ -38,7 +38,7 @@ public sealed class DecodedPing
     public List<Contribution> Contributions { get; } = new();
     /// <summary>Names of histograms skipped as invalid (counted under invalid_histogram).</summary>
     public List<string> InvalidHistograms { get; } = new();
-    /// <summary>What the ping contributes to crash aggregates (spec 40), or why it does not.</summary>
+    /// <summary>What the ping contributes to crash aggregates (README, "Crash aggregates"), or why it does not.</summary>
     public Telemetry.Grains.Crash.CrashDecodeResult Crash { get; set; }
 
     /// <summary>The server's UTC receive date.</summary>

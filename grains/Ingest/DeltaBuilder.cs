@@ -17,8 +17,8 @@ public sealed record PingAggregates(string BuildIdKey, string SubmissionDateKey,
 }
 
 /// <summary>
-/// Groups pings by the aggregate grains they go to (both families, plus the crash aggregates of
-/// spec 40), so a batch of pings costs one grain call per aggregate, not one per ping.
+/// Groups pings by the aggregate grains they go to (both histogram families, plus the crash
+/// aggregates), so a batch of pings costs one grain call per aggregate, not one per ping.
 /// </summary>
 public sealed class DeltaBuilder
 {
@@ -57,7 +57,7 @@ public sealed class DeltaBuilder
     public ImmutableDictionary<string, ImmutableArray<PingHistograms>> Build() =>
         _pings.ToImmutableDictionary(kv => kv.Key, kv => kv.Value.ToImmutable(), StringComparer.Ordinal);
 
-    /// <summary>The crash aggregate deltas (spec 40) of the same pings.</summary>
+    /// <summary>The crash aggregate deltas (README, "Crash aggregates") of the same pings.</summary>
     public ImmutableDictionary<string, CrashDelta> BuildCrash() => _crash.Build();
 
     private void AddTo(string key, PingHistograms ping)
@@ -115,7 +115,7 @@ public sealed class ContentBuilder
     public ImmutableDictionary<string, AggregateDelta> Build() =>
         _contents.ToImmutableDictionary(kv => kv.Key, kv => kv.Value.Content, StringComparer.Ordinal);
 
-    /// <summary>The crash aggregate deltas (spec 40) of the same pings.</summary>
+    /// <summary>The crash aggregate deltas (README, "Crash aggregates") of the same pings.</summary>
     public ImmutableDictionary<string, CrashDelta> BuildCrash() => _crash.Build();
 
     private void AddTo(string key, PingHistograms ping)

@@ -13,7 +13,7 @@ public readonly record struct LandedBatch(long BatchId, DateTimeOffset OldestRec
 public sealed record AppendResult(long BatchId, bool[] Inserted);
 
 /// <summary>
-/// The durable landing log (spec 10): every accepted submission is appended here before the
+/// The durable landing log (docs/exactly-once.md): every accepted submission is appended here before the
 /// client gets its 200. Rows carry the batch id of the group commit that wrote them; a
 /// (partition, batch id) pair is the unit the aggregates apply exactly once.
 /// </summary>

@@ -2,7 +2,7 @@ using System.ComponentModel.DataAnnotations;
 
 namespace Telemetry.Grains.Ingest;
 
-/// <summary>Settings of section <c>Ingest</c> (spec 10).</summary>
+/// <summary>Settings of section <c>Ingest</c> (docs/exactly-once.md).</summary>
 public sealed class IngestOptions
 {
     public const string Section = "Ingest";

@@ -4,7 +4,7 @@ using Telemetry.Grains.Registry;
 
 namespace Telemetry.Grains.Ingest;
 
-/// <summary>Settings that change what is aggregated (spec 30, "Not aggregated").</summary>
+/// <summary>Settings that change what is aggregated (README, "Configuration": Aggregates:ExcludedMetrics).</summary>
 public sealed class DecodeSettings
 {
     public static readonly string[] DefaultExcludedMetrics =
@@ -28,7 +28,7 @@ public sealed class DecodeSettings
 
 /// <summary>
 /// Turns a <see cref="RawPing"/> into dimensions and histogram contributions using the probe
-/// definitions of the ping's revision (spec 10, 20, 30).
+/// definitions of the ping's revision.
 /// </summary>
 public static class PingDecoder
 {

@@ -1,6 +1,6 @@
 namespace Telemetry.Grains.Ingest;
 
-/// <summary>Why a submission was not stored; the names are the counter labels of spec 10.</summary>
+/// <summary>Why a submission was not stored; the names are the reason labels of telemetry_ingest_rejected_total (README, "Ingestion").</summary>
 public enum PingRejection
 {
     BadPath,

@@ -6,7 +6,7 @@ namespace Telemetry.Grains.Probes;
 
 /// <summary>
 /// The bucket layout of a histogram: its kind, its (low, high, bucket count) parameters and the
-/// resulting lower bounds (spec 20). Immutable and thread-safe. Layouts without labels are shared
+/// resulting lower bounds (docs/probes.md). Immutable and thread-safe. Layouts without labels are shared
 /// through a process-wide cache, so identical layouts are usually the same object, and layouts
 /// with the same formula and parameters always share one bounds array.
 /// </summary>
@@ -413,7 +413,7 @@ public sealed class BucketLayout : IEquatable<BucketLayout>
 
     // ---------------------------------------------------------------- formulas
 
-    /// <summary>The linear formula of spec 20 (double math, as the original Python converter).</summary>
+    /// <summary>The linear formula of docs/probes.md (double math, as the original Python converter).</summary>
     internal static long[] ComputeLinear(long low, long high, int n)
     {
         var b = new long[n];
@@ -427,7 +427,7 @@ public sealed class BucketLayout : IEquatable<BucketLayout>
         return b;
     }
 
-    /// <summary>The exponential formula of spec 20 (double math, as the original Python converter).</summary>
+    /// <summary>The exponential formula of docs/probes.md (double math, as the original Python converter).</summary>
     internal static long[] ComputeExponential(long low, long high, int n)
     {
         var b = new long[n];

@@ -3,7 +3,7 @@ using System.Diagnostics.CodeAnalysis;
 
 namespace Telemetry.Grains.Probes;
 
-/// <summary>One histogram of a Histograms.json revision (spec 20, "Definition fields").</summary>
+/// <summary>One histogram of a Histograms.json revision (docs/probes.md).</summary>
 public sealed record HistogramDefinition
 {
     private readonly ImmutableArray<string> alertEmails = ImmutableArray<string>.Empty;
@@ -97,7 +97,7 @@ public static class HistogramDefinitionLookup
 
     /// <summary>
     /// Finds the definition of a histogram as named in a ping: the name itself, else for
-    /// <c>STARTUP_&lt;NAME&gt;</c> the definition of <c>&lt;NAME&gt;</c> (spec 20). The metric keeps
+    /// <c>STARTUP_&lt;NAME&gt;</c> the definition of <c>&lt;NAME&gt;</c> (docs/probes.md). The metric keeps
     /// the ping's name; only the definition is shared.
     /// </summary>
     public static bool TryGetDefinition(

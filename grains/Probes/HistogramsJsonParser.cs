@@ -6,7 +6,7 @@ using System.Text.Json;
 namespace Telemetry.Grains.Probes;
 
 /// <summary>
-/// Parses Histograms.json (old and modern formats) leniently (spec 20): unknown keys are ignored,
+/// Parses Histograms.json (old and modern formats) leniently (docs/probes.md): unknown keys are ignored,
 /// numbers may be strings or simple arithmetic (<c>"80 + 1"</c>), C++ constants leave the layout
 /// to the ping, and a definition that cannot be understood is reported by name while the rest of
 /// the document loads. A document that is not a JSON object throws <see cref="FormatException"/>.

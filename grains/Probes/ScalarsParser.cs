@@ -18,7 +18,7 @@ public sealed record ScalarDefinition(
     public const string KindString = "string";
     public const string KindBoolean = "boolean";
 
-    /// <summary>Numeric scalars (<c>uint</c>) are aggregated as histograms (spec 20).</summary>
+    /// <summary>Numeric scalars (<c>uint</c>) are aggregated as histograms (docs/probes.md).</summary>
     public bool IsNumeric => Kind == KindUint;
 }
 

@@ -12,7 +12,7 @@ public sealed class ProbeRegistryState
     [Id(2)] public Dictionary<string, string> Channels { get; set; } = new(StringComparer.Ordinal);
 }
 
-/// <summary>The probe registry (spec 20). Documents are validated here and parsed again by each silo's snapshot.</summary>
+/// <summary>The probe registry (docs/probes.md). Documents are validated here and parsed again by each silo's snapshot.</summary>
 public sealed class ProbeRegistryGrain(
     [PersistentState("probe-registry", StorageNames.Telemetry)] IPersistentState<ProbeRegistryState> state) : Grain, IProbeRegistryGrain
 {

@@ -10,7 +10,7 @@ using Telemetry.Silo.Operations;
 
 namespace Telemetry.Silo.Aggregates;
 
-/// <summary>Section <c>Aggregates</c> (spec 30).</summary>
+/// <summary>Section <c>Aggregates</c> (README, "Aggregates").</summary>
 public sealed class AggregatesOptions
 {
     public const string Section = "Aggregates";
@@ -24,7 +24,7 @@ public sealed class AggregatesOptions
     /// <summary>Metrics that stay public on restricted channels.</summary>
     public List<string> PublicMetrics { get; set; } = [];
 
-    /// <summary>Metrics that are not aggregated (default: spec 30's list when not configured).</summary>
+    /// <summary>Metrics that are not aggregated (default: the README's list when not configured).</summary>
     public List<string> ExcludedMetrics { get; set; } = [];
 
     /// <summary>
@@ -54,7 +54,7 @@ public sealed class AggregatesOptions
     public int MaxDates { get; set; } = 400;
 }
 
-/// <summary>The aggregates HTTP API, compatible with Mozilla's aggregates service (spec 30).</summary>
+/// <summary>The aggregates HTTP API, compatible with Mozilla's aggregates service (README, "Aggregates").</summary>
 public static class AggregatesApi
 {
     public const string CorsPolicy = "aggregates";
@@ -325,7 +325,7 @@ public static class AggregatesApi
         TypedResults.Problem(statusCode: 403, title: "restricted channel", detail: $"channel '{Clip(channel)}' needs a read token (Authorization: Bearer)");
 }
 
-/// <summary>Use counters are answered as boolean histograms against their denominator (spec 30).</summary>
+/// <summary>Use counters are answered as boolean histograms against their denominator (README, "Aggregates").</summary>
 public static class UseCounter
 {
     public static readonly MetricLayout Layout = new() { Kind = (int)HistogramKind.Boolean, Low = 1, High = 2, BucketCount = 3 };

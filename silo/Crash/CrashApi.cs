@@ -6,7 +6,7 @@ using Telemetry.Silo.Storage;
 
 namespace Telemetry.Silo.Crash;
 
-/// <summary>The crash-rate API of spec 40, answered from the crash grains (both hosting modes).</summary>
+/// <summary>The crash-rate API, answered from the crash grains (both hosting modes).</summary>
 public static class CrashApi
 {
     public const int PageSize = 1000;

@@ -12,7 +12,7 @@ public enum LandingOutcome
 }
 
 /// <summary>
-/// Group commit (spec 10): concurrent submissions wait a few milliseconds for company, are
+/// Group commit (docs/exactly-once.md): concurrent submissions wait a few milliseconds for company, are
 /// written by one INSERT, and are all answered when it commits. The prepared pings of the rows
 /// that were new go straight to the <see cref="AggregationFeeder"/>, so a body is parsed once.
 /// </summary>

@@ -8,7 +8,7 @@ using Telemetry.Grains.Registry;
 namespace Telemetry.Silo.Ingest;
 
 /// <summary>
-/// Imports the seed server's raw log files (spec 10): each record is validated and landed like a
+/// Imports the seed server's raw log files (docs/exactly-once.md): each record is validated and landed like a
 /// live submission, with its submission date taken from the record's arrival time and its docId
 /// from the first path segment, so importing a file twice adds nothing.
 /// </summary>

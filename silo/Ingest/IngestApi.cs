@@ -5,7 +5,7 @@ using Telemetry.Grains.Registry;
 
 namespace Telemetry.Silo.Ingest;
 
-/// <summary>The submit endpoint of spec 10 and the seed's <c>/status</c> health check.</summary>
+/// <summary>The submit endpoint and the seed's <c>/status</c> health check.</summary>
 public static partial class IngestApi
 {
     public static IEndpointRouteBuilder MapIngestApi(this IEndpointRouteBuilder app)

@@ -7,7 +7,7 @@ using Telemetry.Silo.Operations;
 
 namespace Telemetry.Silo.Probes;
 
-/// <summary>The probe registry's admin API (spec 20).</summary>
+/// <summary>The probe registry's admin API (docs/probes.md).</summary>
 public static class ProbesApi
 {
     public const int MaxDocumentBytes = 16 * 1024 * 1024;

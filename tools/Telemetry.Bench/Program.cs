@@ -11,7 +11,7 @@ using Npgsql;
 namespace Telemetry.Bench;
 
 /// <summary>
-/// The ingest benchmark (spec 90, "Quality bars"), driven by <c>scripts/bench.sh</c>:
+/// The ingest benchmark (targets and results: docs/benchmarks.md), driven by <c>scripts/bench.sh</c>:
 /// <list type="bullet">
 /// <item>(a) <c>/bench/discard</c> and (b) <c>/bench/tokenize</c> reference endpoints and (c) the real
 /// submit endpoint, each under the same closed-loop load (N connections, fixed duration);</item>

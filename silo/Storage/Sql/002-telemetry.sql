@@ -1,6 +1,6 @@
 -- Telemetry.Orleans' own tables. Idempotent; run by the silo at start inside the migration lock.
 
--- The landing log (spec 10). One row per accepted submission; doc_id deduplicates.
+-- The landing log (docs/exactly-once.md). One row per accepted submission; doc_id deduplicates.
 -- batch_id is the group commit that wrote the row; (partition, batch_id) is the unit the
 -- aggregates apply exactly once.
 CREATE SEQUENCE IF NOT EXISTS landing_batch_seq;
@@ -28,7 +28,7 @@ CREATE TABLE IF NOT EXISTS telemetry_schema (
     applied_at timestamptz NOT NULL DEFAULT now()
 );
 
--- Crash-rate aggregates for SQL users (spec 40): a projection of the crash grains, one
+-- Crash-rate aggregates for SQL users (README, "Crash aggregates"): a projection of the crash grains, one
 -- submission date replaced atomically at a time.
 CREATE TABLE IF NOT EXISTS crash_aggregates (
     submission_date date  NOT NULL,

@@ -156,7 +156,7 @@ public sealed class AggregatesModel
     }
 }
 
-/// <summary>Bucket lower bounds written down from spec 20, independently of the product.</summary>
+/// <summary>Bucket lower bounds written down from the histogram definitions, independently of the product.</summary>
 public static class SpecLayouts
 {
     public static long[] Linear(long low, long high, int n)

@@ -9,7 +9,7 @@ using Xunit.Abstractions;
 namespace Telemetry.Tests.Api;
 
 /// <summary>
-/// The aggregates API contract (spec 30) against a real silo in PostgreSQL mode, over HTTP, with one
+/// The aggregates API contract (README, "Aggregates") against a real silo in PostgreSQL mode, over HTTP, with one
 /// synthetic population whose expected histograms the test computes itself (<see cref="AggregatesModel"/>).
 /// </summary>
 [Collection("postgres")]
@@ -124,7 +124,7 @@ public sealed class AggregatesApiTests(PostgresFixture pg, AggregatesApiFixture 
 
     private static long[] Longs(JsonElement array) => array.EnumerateArray().Select(e => e.GetInt64()).ToArray();
 
-    /// <summary>The bucket lower bounds the spec and the definitions give for a metric of the population.</summary>
+    /// <summary>The bucket lower bounds the definitions give for a metric of the population.</summary>
     private long[]? ExpectedBounds(string metric)
     {
         if (metric.StartsWith("SIMPLE_MEASURES_", StringComparison.Ordinal)) return SpecLayouts.SimpleMeasures;
@@ -240,7 +240,7 @@ public sealed class AggregatesApiTests(PostgresFixture pg, AggregatesApiFixture 
         var nightly = (await GetAsync("/filters/?channel=nightly&version=58")).Json;
         Assert.Contains("Linux,4.4", nightly.GetProperty("os").EnumerateArray().Select(e => e.GetString()));
         Assert.Equal(["content", "gpu", "parent"], nightly.GetProperty("child").EnumerateArray().Select(e => e.GetString()!).Order(StringComparer.Ordinal));
-        // the metric without a definition is listed (spec 10: undeclared metrics are visible in filters)
+        // the metric without a definition is listed (undeclared metrics are visible in filters)
         Assert.Contains(AggregatesPopulation.Undeclared.Name, nightly.GetProperty("metric").EnumerateArray().Select(e => e.GetString()));
 
         foreach (var (url, parameter) in new[] { ("/filters/?version=58", "channel"), ("/filters/?channel=nightly", "version"), ("/filters/", "channel") })
@@ -436,7 +436,7 @@ public sealed class AggregatesApiTests(PostgresFixture pg, AggregatesApiFixture 
     [Fact]
     public async Task Spec_worked_examples_of_bucket_layouts_hold_for_the_test_model()
     {
-        // Guards the test's own layout code against the worked examples of spec 20.
+        // Guards the test's own layout code against the worked bucket examples.
         Assert.Equal([0, 1, 13, 26, 38, 51, 63, 75, 88, 100], SpecLayouts.Linear(1, 100, 10));
         Assert.Equal([0, 1, 3, 8, 21, 57, 154, 414, 1114, 3000], SpecLayouts.Exponential(1, 3000, 10));
         var e = SpecLayouts.Exponential(1, 10000, 50);
@@ -919,7 +919,7 @@ public sealed class AggregatesApiTests(PostgresFixture pg, AggregatesApiFixture 
     {
         // Runs last (it may leave the catalog unusable). The aggregate grain key joins family, channel,
         // version and date with U+001F; a channel or version containing U+001F must neither be stored as a
-        // malformed key nor turn the listings into 5xx (spec 30: "A 5xx only for real server faults").
+        // malformed key nor turn the listings into 5xx (a 5xx only for real server faults).
         var rng = new Random(1);
         string docId = $"agg-evil-{Guid.NewGuid():N}";
         var (ping, _) = AggregatesPopulation.Unified(rng, docId, "aurora", AggregatesApiFixture.AuroraVersion, AggregatesApiFixture.AuroraBuild, fx.Today);

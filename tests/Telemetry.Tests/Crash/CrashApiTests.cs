@@ -8,8 +8,8 @@ using Telemetry.Tests.Infrastructure;
 namespace Telemetry.Tests.Crash;
 
 /// <summary>
-/// Crash aggregation through a real PostgreSQL-mode silo: the worked example of spec 40 in the API,
-/// in the crash_aggregates table (with the spec's SQL), as rates, and byte-identical after reprocessing.
+/// Crash aggregation through a real PostgreSQL-mode silo: the worked example  in the API,
+/// in the crash_aggregates table (with the README's SQL), as rates, and byte-identical after reprocessing.
 /// </summary>
 [Collection("postgres")]
 public sealed class CrashApiTests(PostgresFixture pg)
@@ -65,7 +65,7 @@ public sealed class CrashApiTests(PostgresFixture pg)
         Assert.Equal("??", dims.GetProperty("country").GetString());
         Assert.Equal("True", dims.GetProperty("e10s_enabled").GetString());
 
-        // The spec's SQL example against the projected table.
+        // The README's SQL example against the projected table.
         double? sqlRate = null;
         Assert.True(await TestPaths.EventuallyAsync(async () =>
         {

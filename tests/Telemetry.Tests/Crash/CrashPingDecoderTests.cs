@@ -4,7 +4,7 @@ using Telemetry.Grains.Ingest;
 
 namespace Telemetry.Tests.Crash;
 
-/// <summary>Spec 40: decoding main and crash pings into crash aggregate contributions.</summary>
+/// <summary>Decoding main and crash pings into crash aggregate contributions.</summary>
 public sealed class CrashPingDecoderTests
 {
     private static readonly DateOnly Submission = new(2016, 3, 5);
@@ -30,7 +30,7 @@ public sealed class CrashPingDecoderTests
 
     private static long[] Values(CrashContribution c) => c.Stats.Values;
 
-    // ------------------------------------------------------------------ the worked example of spec 40
+    // ------------------------------------------------------------------ the worked example 
 
     [Fact]
     public void Spec_worked_example_gives_one_row()

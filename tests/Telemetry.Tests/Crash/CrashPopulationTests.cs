@@ -13,7 +13,7 @@ namespace Telemetry.Tests.Crash;
 /// <summary>
 /// A synthetic population of main, crash and other pings across every dimension, run through
 /// PingReader + CrashPingDecoder + CrashDeltaBuilder, against a straightforward LINQ computation
-/// over the generated model (spec 40).
+/// over the generated model (README, "Crash aggregates").
 /// </summary>
 public sealed class CrashPopulationTests
 {

@@ -3,7 +3,7 @@ using Telemetry.Grains.Crash;
 
 namespace Telemetry.Tests.Crash;
 
-/// <summary>Crash rates per 1,000 usage hours and their 95 % intervals (spec 40, /api/crash-rates).</summary>
+/// <summary>Crash rates per 1,000 usage hours and their 95 % intervals (/api/crash-rates).</summary>
 public sealed class CrashRatesTests
 {
     private const int Sq = CrashStatNames.Count;
@@ -77,7 +77,7 @@ public sealed class CrashRatesTests
     [Fact]
     public void Rate_is_crashes_per_thousand_usage_hours()
     {
-        // The spec's worked example: 1 main crash and 42 content crashes in 42 seconds.
+        // A worked example: 1 main crash and 42 content crashes in 42 seconds.
         var s = new CrashStats { Values = [1, 42, 1, 42, 42, 42, 0, 0, 1, 1764, 1, 1764, 1764, 1764, 0, 0] };
         Assert.Equal(1 / (42 / 3600.0) * 1000, CrashRates.MainCrashRate(s).Rate!.Value, 6);
         Assert.Equal(42 / (42 / 3600.0) * 1000, CrashRates.ContentCrashRate(s).Rate!.Value, 6);

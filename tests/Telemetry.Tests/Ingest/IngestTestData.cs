@@ -10,7 +10,7 @@ namespace Telemetry.Tests.Ingest;
 
 /// <summary>
 /// Pings and probe definitions shared by the ingest tests, plus an independent implementation of the
-/// spec 20 bucket formulas (deliberately not the product's <c>BucketLayout</c>) for expectations.
+/// bucket formulas of docs/probes.md (deliberately not the product's <c>BucketLayout</c>) for expectations.
 /// </summary>
 internal static class IngestTestData
 {
@@ -93,7 +93,7 @@ internal static class IngestTestData
         return Encoding.UTF8.GetBytes(node.ToJsonString());
     }
 
-    // ------------------------------------------------------------------ independent bucket formulas (spec 20)
+    // ------------------------------------------------------------------ independent bucket formulas (docs/probes.md)
 
     public static long[] LinearBounds(long low, long high, int n)
     {

@@ -4,7 +4,7 @@ using Telemetry.Tests.Infrastructure;
 
 namespace Telemetry.Tests.Ingest;
 
-/// <summary>PayloadInflater without a silo: gzip detection, limits and corrupt streams (spec 10).</summary>
+/// <summary>PayloadInflater without a silo: gzip detection, limits and corrupt streams (docs/exactly-once.md).</summary>
 public sealed class PayloadInflaterTests
 {
     private const long Limit = 16L * 1024 * 1024;

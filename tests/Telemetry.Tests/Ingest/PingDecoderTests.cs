@@ -8,8 +8,8 @@ using Telemetry.Tests.Infrastructure;
 namespace Telemetry.Tests.Ingest;
 
 /// <summary>
-/// PingReader + PingDecoder + DeltaBuilder without a silo (spec 10, 20, 30). Expectations are computed
-/// independently from the ping JSON with System.Text.Json and the spec 20 formulas / the seed's
+/// PingReader + PingDecoder + DeltaBuilder without a silo . Expectations are computed
+/// independently from the ping JSON with System.Text.Json and the bucket formulas of docs/probes.md / the seed's
 /// reference bucket lists, never from the product's layout code.
 /// </summary>
 public sealed class PingDecoderTests
@@ -285,7 +285,7 @@ public sealed class PingDecoderTests
         Assert.Equal(expected.Order(), actual.Order());
         Assert.All(delta.Series.Keys, k => Assert.Equal(("Firefox", "x86-64", "Linux", "3.1"), (k.Application, k.Architecture, k.Os, k.OsVersion)));
 
-        // Excluded metrics (spec 30) and skipped values are absent.
+        // Excluded metrics (README, "Aggregates") and skipped values are absent.
         Assert.DoesNotContain(ping.Contributions, c => c.Metric == "SEARCH_COUNTS");
         Assert.DoesNotContain(ping.Contributions, c => c.Metric.StartsWith("SCALARS_BROWSER.ENGAGEMENT.NAVIGATION", StringComparison.Ordinal));
         Assert.DoesNotContain(ping.Contributions, c => c.Metric is "SCALARS_TELEMETRY.OS_SHUTTING_DOWN" or "SCALARS_BROWSER.SOME_STRING" or "A11Y_UIA_DETECTION_TIMING_MS");
@@ -381,7 +381,7 @@ public sealed class PingDecoderTests
     [Fact]
     public void Undeclared_count_histogram_is_flagged_undeclared()
     {
-        // Spec 10: a histogram without a definition "is still aggregated ... and the metric is marked undeclared".
+        // A histogram without a definition is still aggregated, and the metric is marked undeclared.
         var json = IngestTestData.UnifiedVariant(p => p["payload"]!["histograms"]!["SYNTH_UNDECLARED_COUNT"] =
             JsonNode.Parse("""{"range":[1,2],"bucket_count":3,"histogram_type":4,"values":{"0":0},"sum":7}"""));
         var ping = Decode(json, IngestTestData.UnifiedPathRest);

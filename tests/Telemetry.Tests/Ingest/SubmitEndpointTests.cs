@@ -31,7 +31,7 @@ public sealed class IngestMetricsCollection
     public const string Name = "ingest-metrics (not parallel)";
 }
 
-/// <summary>Every row of spec 10's status table against a real silo over HTTP, plus a bad-input corpus.</summary>
+/// <summary>Every row of the README's submit status table against a real silo over HTTP, plus a bad-input corpus.</summary>
 [Collection(IngestMetricsCollection.Name)]
 public sealed partial class SubmitEndpointTests(SubmitSiloFixture fixture) : IClassFixture<SubmitSiloFixture>
 {
@@ -573,7 +573,7 @@ public sealed partial class SubmitEndpointTests(SubmitSiloFixture fixture) : ICl
     [Fact]
     public async Task Histogram_level_garbage_is_skipped_and_counted_while_the_ping_is_stored()
     {
-        // Spec 10: a histogram with counts that are not non-negative integers is skipped (invalid_histogram);
+        // A histogram with counts that are not non-negative integers is skipped (invalid_histogram);
         // the rest of the ping is used. 1e400 is valid JSON but no integer count; [1,2] is not a values object.
         const string buildDate = "20010106";
         string body = """
@@ -598,7 +598,7 @@ public sealed partial class SubmitEndpointTests(SubmitSiloFixture fixture) : ICl
     [Fact]
     public async Task Wrongly_typed_histograms_section_is_ignored_and_the_ping_stored()
     {
-        // Not covered by spec 10's table: a classic ping with "histograms":"x" carries nothing to aggregate but
+        // Not covered by the status table: a classic ping with "histograms":"x" carries nothing to aggregate but
         // has what its version needs (ver, info). The product stores it; this pins that behaviour.
         string body = """{"ver":1,"info":{"appName":"Firefox","appVersion":"23.0.1","appUpdateChannel":"release","appBuildID":"20010107000000"},"histograms":"x"}""";
         var r = await Silo.SubmitAsync(NewDocId() + "/" + ClassicRest("20010107000000"), Encoding.UTF8.GetBytes(body));

@@ -70,7 +70,7 @@ public sealed class UnifiedSiloFixture : IAsyncLifetime
     public async Task DisposeAsync() => await Silo.DisposeAsync();
 }
 
-/// <summary>The synthetic unified ping through the real silo and the aggregates API (spec 30).</summary>
+/// <summary>The synthetic unified ping through the real silo and the aggregates API (README, "Aggregates").</summary>
 public sealed class UnifiedPingEndToEndTests(UnifiedSiloFixture fixture) : IClassFixture<UnifiedSiloFixture>
 {
     private sealed record Entry(string Date, string Label, long[] Histogram, long Count, long Sum);

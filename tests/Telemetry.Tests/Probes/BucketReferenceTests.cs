@@ -6,7 +6,7 @@ using Xunit.Abstractions;
 namespace Telemetry.Tests.Probes;
 
 /// <summary>
-/// Spec 20's reference test: for three real Firefox revisions, our layouts must equal the bucket
+/// The reference test: for three real Firefox revisions, our layouts must equal the bucket
 /// lists the original converter computed, for every histogram of the buckets file.
 /// </summary>
 public sealed class BucketReferenceTests(ITestOutputHelper output)

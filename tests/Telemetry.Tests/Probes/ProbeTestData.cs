@@ -1,7 +1,7 @@
 namespace Telemetry.Tests.Probes;
 
 /// <summary>
-/// Locates the reference data of spec 20: <c>&lt;repo&gt;/../shared/data</c> (histograms/ and
+/// Locates the reference data: <c>&lt;repo&gt;/../shared/data</c> (histograms/ and
 /// buckets/ subfolders), else the flat copy in <c>&lt;repo&gt;/tests/Telemetry.Tests/TestData/shared</c>.
 /// Files are read by path, so the test project needs no content items.
 /// </summary>

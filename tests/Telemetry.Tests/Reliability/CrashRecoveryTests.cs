@@ -9,7 +9,7 @@ using Xunit.Abstractions;
 namespace Telemetry.Tests.Reliability;
 
 /// <summary>
-/// The central invariant of spec 10: kill -9 a PostgreSQL-mode silo while pings are being
+/// The central invariant (docs/exactly-once.md): kill -9 a PostgreSQL-mode silo while pings are being
 /// ingested, restart it, and every acknowledged ping is counted exactly once.
 /// </summary>
 [Collection("postgres")]
