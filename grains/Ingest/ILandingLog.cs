@@ -46,6 +46,13 @@ public interface ILandingLog
     /// </summary>
     Task<long> DeleteBeforeAsync(DateOnly cutoff, long maxBatchId, CancellationToken ct);
 
+    /// <summary>
+    /// When the submission stored under <paramref name="docId"/> was received, or null when none is.
+    /// Tells a retried append whose earlier attempt failed on the client side but committed (it
+    /// finds its own row, with its own receive time) from a true duplicate.
+    /// </summary>
+    Task<DateTimeOffset?> GetReceivedAtAsync(string docId, CancellationToken ct);
+
     /// <summary>Number of stored rows (for operations and tests).</summary>
     Task<long> CountAsync(CancellationToken ct);
 }

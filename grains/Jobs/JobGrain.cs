@@ -13,6 +13,8 @@ public sealed class JobGrain([PersistentState("job", StorageNames.Telemetry)] IP
 {
     async Task IJobGrain.Update(JobStatus status)
     {
+        // Set before the write: when the storage is down the caller gets the error, and polls are
+        // still answered with the latest status (ImportJobs saves a final status again until it sticks).
         state.State.Status = status;
         await state.WriteStateAsync();
     }

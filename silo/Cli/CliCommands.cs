@@ -8,6 +8,8 @@ namespace Telemetry.Silo.Cli;
 /// Command-line operations against a running silo's admin API:
 /// <c>import-raw-log FILE [--url URL] [--token TOKEN]</c> and
 /// <c>reprocess --from YYYY-MM-DD --to YYYY-MM-DD [--url URL] [--token TOKEN]</c>.
+/// Both follow their job to its end and exit 0 only when it succeeded (1 when it failed, for an
+/// import also when records were not landed).
 /// </summary>
 public static class CliCommands
 {
@@ -36,7 +38,8 @@ public static class CliCommands
             return 1;
         }
         var started = await response.Content.ReadFromJsonAsync<StartedBody>();
-        return await FollowAsync(http, started!.JobId);
+        Console.WriteLine($"job {started!.JobId} ({started.StatusUrl})");
+        return await FollowAsync(http, started.JobId);
     }
 
     private static async Task<int> ReprocessAsync(string[] args)
@@ -108,7 +111,9 @@ public static class CliCommands
             Console.Write($"\r[{new string('#', filled)}{new string('.', width - filled)}] {status.Progress * 100:0}% {status.Detail}   ");
             return;
         }
-        Console.Write($"\r[{new string('#', filled)}{new string('.', width - filled)}] {status.Progress * 100:0}% read {status.Counts.GetValueOrDefault("read")} imported {status.Counts.GetValueOrDefault("imported")} duplicates {status.Counts.GetValueOrDefault("duplicate")}   ");
+        var counts = status.Counts;
+        long rejected = counts.Where(kv => kv.Key.StartsWith("rejected_", StringComparison.Ordinal)).Sum(kv => kv.Value);
+        Console.Write($"\r[{new string('#', filled)}{new string('.', width - filled)}] {status.Progress * 100:0}% read {counts.GetValueOrDefault("read")} imported {counts.GetValueOrDefault("imported")} duplicates {counts.GetValueOrDefault("duplicate")} rejected {rejected} not landed {counts.GetValueOrDefault("not_landed")}{(status.Detail is { } detail ? " (" + detail + ")" : "")}   ");
     }
 
     private static string? Option(string[] args, string name)

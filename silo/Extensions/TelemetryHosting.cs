@@ -91,6 +91,7 @@ public static class TelemetryHosting
     {
         var services = builder.Services;
         services.AddOptions<IngestOptions>().BindConfiguration(IngestOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<ImportOptions>().BindConfiguration(ImportOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<AggregatesOptions>().BindConfiguration(AggregatesOptions.Section)
             .PostConfigure<IConfiguration>(AggregatesOptions.ApplyDefaults).ValidateOnStart();
         services.AddOptions<ProbeOptions>().BindConfiguration(ProbeOptions.Section).ValidateOnStart();

@@ -23,6 +23,7 @@ public sealed partial class GroupCommitter : BackgroundService
     private readonly AggregationFeeder _feeder;
     private readonly IngestOptions _options;
     private readonly ILogger<GroupCommitter> _logger;
+    private int _failedCommits; // since the last commit that succeeded
 
     public GroupCommitter(ILandingLog log, AggregationFeeder feeder, IOptions<IngestOptions> options, ILogger<GroupCommitter> logger)
     {
@@ -106,12 +107,20 @@ public sealed partial class GroupCommitter : BackgroundService
         }
         catch (Exception e)
         {
-            LogCommitFailed(_logger, unique.Count, e);
+            // Submitters retry (503 answers, imports back off): log an outage once, not every failed retry.
+            if (Interlocked.Increment(ref _failedCommits) == 1)
+            {
+                LogCommitFailed(_logger, unique.Count, e);
+            }
             foreach (var p in unique)
             {
                 p.Done.TrySetException(new LandingUnavailableException("the landing log is unavailable", e));
             }
             return;
+        }
+        if (Volatile.Read(ref _failedCommits) > 0 && Interlocked.Exchange(ref _failedCommits, 0) is > 0 and var failed)
+        {
+            LogCommitsResumed(_logger, failed);
         }
         // The whole batch goes to the feeder in one call: a batch is applied whole or not at all.
         var rows = new List<AggregationFeeder.Row>(unique.Count);
@@ -132,8 +141,11 @@ public sealed partial class GroupCommitter : BackgroundService
         }
     }
 
-    [LoggerMessage(EventId = 1201, Level = LogLevel.Error, Message = "Group commit of {Count} submissions failed; they were answered 503")]
+    [LoggerMessage(EventId = 1201, Level = LogLevel.Error, Message = "Group commit of {Count} submissions failed; they were answered 503 or are retried by their import (further failures are counted until a commit succeeds)")]
     private static partial void LogCommitFailed(ILogger logger, int count, Exception exception);
+
+    [LoggerMessage(EventId = 1202, Level = LogLevel.Warning, Message = "Group commits succeed again after {Failed} failed ones")]
+    private static partial void LogCommitsResumed(ILogger logger, int failed);
 }
 
 /// <summary>The landing log could not store a submission; the client may retry (503).</summary>

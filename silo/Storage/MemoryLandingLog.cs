@@ -114,6 +114,14 @@ public sealed class MemoryLandingLog(long maxBytes) : ILandingLog
         }
     }
 
+    public Task<DateTimeOffset?> GetReceivedAtAsync(string docId, CancellationToken ct)
+    {
+        lock (_lock)
+        {
+            return Task.FromResult(_byDocId.TryGetValue(docId, out var row) ? row.ReceivedAt : (DateTimeOffset?)null);
+        }
+    }
+
     public Task<long> CountAsync(CancellationToken ct)
     {
         lock (_lock)

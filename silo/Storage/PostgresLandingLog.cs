@@ -333,6 +333,13 @@ public sealed class PostgresLandingLog : ILandingLog, IAsyncDisposable
 
     private const int RetentionChunkRows = 2000;
 
+    public async Task<DateTimeOffset?> GetReceivedAtAsync(string docId, CancellationToken ct)
+    {
+        await using var cmd = _dataSource.CreateCommand("SELECT received_at FROM landing WHERE doc_id = @d");
+        cmd.Parameters.Add(new NpgsqlParameter("d", NpgsqlDbType.Text) { Value = docId });
+        return await cmd.ExecuteScalarAsync(ct) is DateTime receivedAt ? new DateTimeOffset(receivedAt, TimeSpan.Zero) : null;
+    }
+
     public async Task<long> CountAsync(CancellationToken ct)
     {
         await using var cmd = _dataSource.CreateCommand("SELECT count(*) FROM landing");

@@ -192,6 +192,30 @@ public sealed partial class PostgresServer : IAsyncDisposable
         return BuildConnectionString(name);
     }
 
+    /// <summary>
+    /// Stops the server, keeping its data directory and port for <see cref="StartAgainAsync"/>.
+    /// Immediate mode ends every backend at once, the way a crash or a kill would; fast mode
+    /// rolls back open transactions and checkpoints first, the way an administrator's restart does.
+    /// </summary>
+    public async Task StopAsync(bool immediate = true)
+    {
+        await RunAsync(Path.Combine(binDir, "pg_ctl"),
+            new[] { "-D", DataDirectory, "-m", immediate ? "immediate" : "fast", "-w", "-t", "60", "stop" },
+            runAsPostgres, rootDir).ConfigureAwait(false);
+    }
+
+    /// <summary>Starts a server stopped by <see cref="StopAsync"/> again on the same data directory and port.</summary>
+    public async Task StartAgainAsync()
+    {
+        // The pooled connections of CreateDatabaseAsync died with the old server process.
+        using (var pooled = new NpgsqlConnection(ConnectionString))
+        {
+            NpgsqlConnection.ClearPool(pooled);
+        }
+        await StartServerAsync().ConfigureAwait(false);
+        await WaitUntilAcceptingAsync().ConfigureAwait(false);
+    }
+
     /// <summary>Returns the tail of the server log (diagnostics for failing tests).</summary>
     public string ReadLogTail(int maxChars = 8000)
     {

@@ -257,24 +257,7 @@ public sealed class RawLogReaderTests(ITestOutputHelper output)
         return file.ToArray();
     }
 
-    /// <summary>Writes a record the way the seed's http/server.js did.</summary>
-    private static byte[] BuildRecord(RawLogFormat format, RawLogRecord record)
-    {
-        var ip = format == RawLogFormat.V2 ? Encoding.ASCII.GetBytes(record.ClientIp ?? "") : [];
-        var path = Encoding.ASCII.GetBytes(record.Path);
-        var preamble = new byte[format == RawLogFormat.V2 ? 16 : 15];
-        var at = 0;
-        preamble[at++] = 0x1E;
-        if (format == RawLogFormat.V2)
-        {
-            preamble[at++] = checked((byte)ip.Length);
-        }
-
-        BinaryPrimitives.WriteUInt16LittleEndian(preamble.AsSpan(at), checked((ushort)path.Length));
-        BinaryPrimitives.WriteUInt32LittleEndian(preamble.AsSpan(at + 2), (uint)record.Body.Length);
-        BinaryPrimitives.WriteUInt64LittleEndian(preamble.AsSpan(at + 6), (ulong)record.ArrivalTime.ToUnixTimeMilliseconds());
-        return [.. preamble, .. ip, .. path, .. record.Body.Span];
-    }
+    private static byte[] BuildRecord(RawLogFormat format, RawLogRecord record) => RawLogWriter.Record(format, record);
 
     private static byte[] Gzip(string text)
     {

@@ -53,6 +53,18 @@ public sealed class PostgresLandingLogTests(PostgresFixture fixture)
     }
 
     [Fact]
+    public async Task A_stored_row_gives_back_its_receive_time_to_the_microsecond()
+    {
+        var (log, _) = await NewLogAsync();
+        await using var _ = log;
+        // An import recognises the row of its own earlier attempt by this time: it must come back exact.
+        var receivedAt = new DateTimeOffset(2026, 11, 26, 10, 0, 0, TimeSpan.Zero).AddTicks(1234567890);
+        await log.AppendAsync([Entry("doc-t", 1, [1, 2, 3]) with { ReceivedAt = receivedAt }], CancellationToken.None);
+        Assert.Equal(receivedAt, await log.GetReceivedAtAsync("doc-t", CancellationToken.None));
+        Assert.Null(await log.GetReceivedAtAsync("doc-none", CancellationToken.None));
+    }
+
+    [Fact]
     public async Task A_docId_stored_by_another_writer_during_the_commit_is_a_duplicate_and_the_rest_is_stored_once()
     {
         var (log, cs) = await NewLogAsync();
