@@ -44,6 +44,8 @@ public sealed class GroupCommitterAndFeederTests
         public Task<IReadOnlyList<LandedBatch>> ListBatchesAsync(int partition, long afterBatch, int limit, CancellationToken ct) => throw new NotSupportedException();
         public Task<IReadOnlyList<LandedRow>> ReadBatchAsync(int partition, long batchId, CancellationToken ct) => throw new NotSupportedException();
         public Task<IReadOnlyList<LandedRow>> ReadForRebuildAsync(int partition, long maxBatch, DateOnly? fromDate, DateOnly? toDate, (long BatchId, string DocId)? after, int limit, CancellationToken ct) => throw new NotSupportedException();
+        public Task<DateTimeOffset?> GetReceivedAtAsync(string docId, CancellationToken ct) => throw new NotSupportedException();
+
         public Task<long> DeleteBeforeAsync(DateOnly cutoff, long maxBatchId, CancellationToken ct) => throw new NotSupportedException();
         public Task<long> CountAsync(CancellationToken ct) => Task.FromResult((long)_stored.Count);
     }

@@ -51,6 +51,8 @@ internal sealed class FakeLandingLog(FakeTimeProvider time) : ILandingLog
     public Task<IReadOnlyList<LandedRow>> ReadForRebuildAsync(int partition, long maxBatch, DateOnly? fromDate, DateOnly? toDate, (long BatchId, string DocId)? after, int limit, CancellationToken ct) =>
         throw new NotSupportedException();
 
+    public Task<DateTimeOffset?> GetReceivedAtAsync(string docId, CancellationToken ct) => throw new NotSupportedException();
+
     public Task<long> DeleteBeforeAsync(DateOnly cutoff, long maxBatchId, CancellationToken ct) => throw new NotSupportedException();
 
     public Task<long> CountAsync(CancellationToken ct) => Task.FromResult((long)_batches.Values.Sum(b => b.Count));
