@@ -192,6 +192,20 @@ public sealed partial class PostgresServer : IAsyncDisposable
         return BuildConnectionString(name);
     }
 
+    /// <summary>Stops the server at once (<c>pg_ctl stop -m immediate</c>, like a crash or a lost host); the data directory stays.</summary>
+    public async Task StopAsync()
+    {
+        NpgsqlConnection.ClearAllPools();
+        await StopServerAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>Starts the server again on the same data directory and port, and waits until it accepts connections.</summary>
+    public async Task RestartAsync()
+    {
+        await StartServerAsync().ConfigureAwait(false);
+        await WaitUntilAcceptingAsync().ConfigureAwait(false);
+    }
+
     /// <summary>Returns the tail of the server log (diagnostics for failing tests).</summary>
     public string ReadLogTail(int maxChars = 8000)
     {
