@@ -96,8 +96,8 @@ log "silo on http://127.0.0.1:$HTTP_PORT (log $SILO_LOG)"
 dotnet "$SILO_DLL" --urls "http://127.0.0.1:$HTTP_PORT" \
   --ConnectionStrings:Telemetry="$CS" \
   --Orleans:SiloPort="$SILO_PORT" --Orleans:GatewayPort="$GW_PORT" \
-  --Bench:Endpoints=true --Admin:Tokens:0=bench \
-  --Aggregates:RestrictedChannels:0=none --Aggregates:ReadTokens:0=bench \
+  --Bench:Endpoints=true --Admin:Tokens:0=bench-admin-token \
+  --Aggregates:RestrictedChannels:0=none --Aggregates:ReadTokens:0=bench-read-token \
   --Logging:LogLevel:Default=Warning ${BENCH_SILO_ARGS:-} >"$SILO_LOG" 2>&1 &
 SILO_PID=$!
 
@@ -119,7 +119,7 @@ fi
 
 set +e
 bench run --url "http://127.0.0.1:$HTTP_PORT" --pg "$CS" \
-  --silo-pid "$SILO_PID" --pg-pid "$PG_PID" --read-token bench \
+  --silo-pid "$SILO_PID" --pg-pid "$PG_PID" --read-token bench-read-token \
   --connections "${BENCH_CONNECTIONS:-64}" --seconds "${BENCH_SECONDS:-20}" --warmup "${BENCH_WARMUP:-3}" \
   --pings "${BENCH_PINGS:-200000}" --max-load-seconds "${BENCH_MAX_LOAD:-360}" \
   --catchup-timeout "${BENCH_CATCHUP_TIMEOUT:-180}" --api-seconds "${BENCH_API_SECONDS:-10}" \

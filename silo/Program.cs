@@ -1,5 +1,6 @@
 using Telemetry.Silo;
 using Telemetry.Silo.Cli;
+using Telemetry.Silo.Extensions;
 
 if (args.Length > 0 && CliCommands.IsCommand(args[0]))
 {
@@ -8,5 +9,6 @@ if (args.Length > 0 && CliCommands.IsCommand(args[0]))
 var app = await SiloApp.BuildAsync(args);
 app.Lifetime.ApplicationStarted.Register(() =>
     Console.WriteLine($"Telemetry silo listening on {string.Join(", ", app.Urls)} (dashboard: /dashboard, API document: /openapi/v1.json)"));
+BoundedShutdown.ArmDeadline(app);
 await app.RunAsync();
 return 0;

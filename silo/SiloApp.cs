@@ -10,6 +10,7 @@ public static class SiloApp
     {
         var builder = WebApplication.CreateBuilder(args);
         builder.UseReadableLogDefaults();
+        builder.UseBoundedShutdownDefaults();
         if (string.IsNullOrEmpty(builder.Configuration["urls"]) && string.IsNullOrEmpty(builder.Configuration["ASPNETCORE_URLS"]))
         {
             builder.WebHost.UseUrls("http://127.0.0.1:8080");
@@ -29,6 +30,7 @@ public static class SiloApp
         }
         builder.AddTelemetryOrleans().AddTelemetryServices();
         var app = builder.Build();
+        BoundedShutdown.ShortenMembershipRetriesOnStop(app);
         // Created now so that a generated admin token is printed at start, not at the first admin call.
         app.Services.GetRequiredService<Telemetry.Silo.Operations.AdminTokens>();
         app.MapTelemetry();

@@ -2,7 +2,10 @@ using System.ComponentModel.DataAnnotations;
 
 namespace Telemetry.Grains.Ingest;
 
-/// <summary>Settings of section <c>Ingest</c> (docs/exactly-once.md).</summary>
+/// <summary>
+/// Settings of section <c>Ingest</c> (docs/exactly-once.md). The ranges are checked at start, with the
+/// rules between settings (silo's IngestOptionsValidator).
+/// </summary>
 public sealed class IngestOptions
 {
     public const string Section = "Ingest";
@@ -35,17 +38,19 @@ public sealed class IngestOptions
     [Range(100, 60000)] public int PollIntervalMs { get; set; } = 1000;
 
     /// <summary>How old a landed batch must be before a partition reads it from the log instead of waiting for its push, in milliseconds.</summary>
+    /// <remarks>0 reads every batch from the log; otherwise at least twice <see cref="PushIntervalMs"/> (checked at start).</remarks>
     [Range(0, 60000)] public int PushGraceMs { get; set; } = 2000;
 
     /// <summary>How often a partition makes its aggregates persist and moves its checkpoint, in seconds.</summary>
-    [Range(1, 3600)] public int CheckpointSeconds { get; set; } = 5;
+    [Range(1, 600)] public int CheckpointSeconds { get; set; } = 5;
 
     /// <summary>
     /// An aggregate writes its state at most this often, in seconds (every write rewrites the whole
     /// state); partition checkpoints wait for those writes. Longer means less database work per
     /// ping and, after an unclean stop, more landed batches read again (about this many seconds).
     /// </summary>
-    [Range(0, 3600)] public int PersistSeconds { get; set; } = 30;
+    /// <remarks>At most 10 minutes: recovery after an unclean stop, and the embedded log's memory, grow with it.</remarks>
+    [Range(0, 600)] public int PersistSeconds { get; set; } = 30;
 
     /// <summary>A reprocessing job's hold on the partitions' pause and on the one-job slot; renewed four times per lease while it runs.</summary>
     [Range(2, 86400)] public int ReprocessLeaseSeconds { get; set; } = 900;

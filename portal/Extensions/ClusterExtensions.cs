@@ -24,6 +24,7 @@ public static class ClusterExtensions
         var clusterId = configuration["Orleans:ClusterId"] ?? DefaultClusterId;
         var serviceId = configuration["Orleans:ServiceId"] ?? DefaultServiceId;
         var gatewayPort = configuration.GetValue("Orleans:GatewayPort", DefaultGatewayPort);
+        ValidateClusterIdentity(gatewayPort, clusterId, serviceId);
 
         builder.Services.AddOptions<ClusterConnectionOptions>()
             .BindConfiguration(ClusterConnectionOptions.Section)
@@ -85,5 +86,30 @@ public static class ClusterExtensions
         builder.Services.Remove(clientHostedServices[0]);
         builder.Services.AddHostedService<ClusterConnector>();
         return builder;
+    }
+
+    /// <summary>
+    /// The <c>Orleans</c> settings the portal shares with the silos, checked before the client is
+    /// configured with them: a bad value stops the portal at start with a message naming the key.
+    /// </summary>
+    private static void ValidateClusterIdentity(int gatewayPort, string clusterId, string serviceId)
+    {
+        var failures = new List<string>();
+        if (gatewayPort is < 1 or > 65535)
+        {
+            failures.Add($"Orleans:GatewayPort must be between 1 and 65535 (is {gatewayPort}).");
+        }
+        if (string.IsNullOrWhiteSpace(clusterId))
+        {
+            failures.Add("Orleans:ClusterId must not be empty.");
+        }
+        if (string.IsNullOrWhiteSpace(serviceId))
+        {
+            failures.Add("Orleans:ServiceId must not be empty.");
+        }
+        if (failures.Count > 0)
+        {
+            throw new Microsoft.Extensions.Options.OptionsValidationException("Orleans", typeof(ClusterDescription), failures);
+        }
     }
 }

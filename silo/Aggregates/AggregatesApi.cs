@@ -18,7 +18,7 @@ public sealed class AggregatesOptions
     /// <summary>Channels hidden from the channel list that need a read token (default <c>release</c> when not configured; an empty entry means none).</summary>
     public List<string> RestrictedChannels { get; set; } = [];
 
-    /// <summary>Bearer tokens that may read restricted channels.</summary>
+    /// <summary>Bearer tokens that may read restricted channels (at least 16 characters each; empty entries are ignored).</summary>
     public List<string> ReadTokens { get; set; } = [];
 
     /// <summary>Metrics that stay public on restricted channels.</summary>
@@ -48,10 +48,10 @@ public sealed class AggregatesOptions
     }
 
     /// <summary>Promise of how soon an accepted ping is visible in the API, in seconds (measured by the benchmark).</summary>
-    public int MaxStalenessSeconds { get; set; } = 10;
+    [System.ComponentModel.DataAnnotations.Range(1, 3600)] public int MaxStalenessSeconds { get; set; } = 10;
 
     /// <summary>Most dates one request may ask for.</summary>
-    public int MaxDates { get; set; } = 400;
+    [System.ComponentModel.DataAnnotations.Range(1, 10000)] public int MaxDates { get; set; } = 400;
 }
 
 /// <summary>The aggregates HTTP API, compatible with Mozilla's aggregates service (README, "Aggregates").</summary>

@@ -22,8 +22,8 @@ public sealed class ClusterSettings
     public const string Section = "Orleans";
     public string ClusterId { get; set; } = "telemetry";
     public string ServiceId { get; set; } = "telemetry-orleans";
-    public int SiloPort { get; set; } = 11111;
-    public int GatewayPort { get; set; } = 30000;
+    [System.ComponentModel.DataAnnotations.Range(1, 65535)] public int SiloPort { get; set; } = 11111;
+    [System.ComponentModel.DataAnnotations.Range(1, 65535)] public int GatewayPort { get; set; } = 30000;
     /// <summary>Address other silos reach this one at (PostgreSQL mode).</summary>
     public string AdvertisedIp { get; set; } = "127.0.0.1";
 }
@@ -44,6 +44,7 @@ public static class TelemetryHosting
     {
         var config = builder.Configuration;
         var cluster = config.GetSection(ClusterSettings.Section).Get<ClusterSettings>() ?? new ClusterSettings();
+        OptionRules.ThrowIfFailed<ClusterSettings>(ClusterSettings.Section, ClusterSettingsValidator.Validate(cluster));
         string? cs = config.ConnectionString();
         builder.UseOrleans(silo =>
         {
@@ -90,14 +91,22 @@ public static class TelemetryHosting
     public static WebApplicationBuilder AddTelemetryServices(this WebApplicationBuilder builder)
     {
         var services = builder.Services;
-        services.AddOptions<IngestOptions>().BindConfiguration(IngestOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        // Each options class has a validator whose messages name the key to change; ValidateOnStart
+        // makes a bad value stop the process at start instead of at first use.
+        services.AddOptions<IngestOptions>().BindConfiguration(IngestOptions.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<IngestOptions>, IngestOptionsValidator>();
         services.AddOptions<ImportOptions>().BindConfiguration(ImportOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<AggregatesOptions>().BindConfiguration(AggregatesOptions.Section)
             .PostConfigure<IConfiguration>(AggregatesOptions.ApplyDefaults).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<AggregatesOptions>, AggregatesOptionsValidator>();
         services.AddOptions<ProbeOptions>().BindConfiguration(ProbeOptions.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<ProbeOptions>, ProbeOptionsValidator>();
         services.AddOptions<AdminOptions>().BindConfiguration(AdminOptions.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<AdminOptions>, AdminOptionsValidator>();
         services.AddOptions<CountryOptions>().BindConfiguration(CountryOptions.Section).ValidateOnStart();
-        services.AddOptions<CrashOptions>().BindConfiguration(CrashOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<IValidateOptions<CountryOptions>, CountryOptionsValidator>();
+        services.AddOptions<CrashOptions>().BindConfiguration(CrashOptions.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<CrashOptions>, CrashOptionsValidator>();
         services.AddSingleton(sp => new DecodeSettings(sp.GetRequiredService<IOptions<AggregatesOptions>>().Value.ExcludedMetrics));
 
         string? cs = builder.Configuration.ConnectionString();

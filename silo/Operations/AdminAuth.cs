@@ -9,7 +9,10 @@ public sealed class AdminOptions
 {
     public const string Section = "Admin";
 
-    /// <summary>Bearer tokens accepted by the admin API. Empty: a random token is generated at start and printed once.</summary>
+    /// <summary>
+    /// Bearer tokens accepted by the admin API, at least 16 characters each; empty entries are ignored.
+    /// None: a random token is generated at start and printed once.
+    /// </summary>
     public List<string> Tokens { get; set; } = [];
 }
 

@@ -9,11 +9,17 @@ public sealed class ProbeOptions
 {
     public const string Section = "Probes";
 
-    /// <summary>Folder whose <c>*.json</c> Histograms files are loaded at start (revision = the part after "Histograms.").</summary>
-    public string SeedDirectory { get; set; } = Path.Combine(AppContext.BaseDirectory, "probes");
+    /// <summary>The silo's own <c>probes</c> folder, next to its assemblies.</summary>
+    public static readonly string DefaultSeedDirectory = Path.Combine(AppContext.BaseDirectory, "probes");
+
+    /// <summary>
+    /// Folder whose <c>*.json</c> Histograms files are loaded at start (revision = the part after
+    /// "Histograms."). Empty: no seeds. A folder other than the default must exist.
+    /// </summary>
+    public string SeedDirectory { get; set; } = DefaultSeedDirectory;
 
     /// <summary>How often each silo checks the registry for changes, in milliseconds.</summary>
-    public int RefreshMs { get; set; } = 2000;
+    [System.ComponentModel.DataAnnotations.Range(100, 600_000)] public int RefreshMs { get; set; } = 2000;
 }
 
 /// <summary>
@@ -68,6 +74,10 @@ public sealed partial class ProbeSnapshotCache(IGrainFactory grains, IOptions<Pr
     private async Task LoadSeedsAsync()
     {
         var dir = options.Value.SeedDirectory;
+        if (dir.Length == 0)
+        {
+            return;
+        }
         if (!Directory.Exists(dir))
         {
             LogNoSeeds(logger, dir);

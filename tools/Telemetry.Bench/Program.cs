@@ -136,7 +136,7 @@ public sealed class BenchOptions
     public string Phases { get; init; } = "abc";
     public int SiloPid { get; init; }
     public int PostgresPid { get; init; }
-    public string? ReadToken { get; init; } = "bench";
+    public string? ReadToken { get; init; } = "bench-read-token";
     public string? MarkdownOut { get; init; }
     public string? JsonOut { get; init; }
     public string Code { get; init; } = "unknown";
@@ -175,7 +175,7 @@ public sealed class BenchOptions
             Phases = Get("phases", "abc"),
             SiloPid = I("silo-pid", 0),
             PostgresPid = I("pg-pid", 0),
-            ReadToken = Get("read-token", "bench"),
+            ReadToken = Get("read-token", "bench-read-token"),
             MarkdownOut = Get("out", "") is { Length: > 0 } md ? md : null,
             JsonOut = Get("json", "") is { Length: > 0 } js ? js : null,
             Code = Get("code", "unknown"),

@@ -12,8 +12,9 @@ namespace Telemetry.Tests.Infrastructure;
 /// </summary>
 public sealed class SiloHost : IAsyncDisposable
 {
+    // At least 16 characters: shorter tokens stop the silo at start.
     public const string AdminToken = "test-admin-token";
-    public const string ReadToken = "test-read-token";
+    public const string ReadToken = "test-read-token-0";
 
     private readonly WebApplication _app;
 

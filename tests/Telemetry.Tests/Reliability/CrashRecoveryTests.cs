@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Diagnostics;
 using System.Net;
 using System.Text.Json;
 using Npgsql;
@@ -16,7 +15,6 @@ namespace Telemetry.Tests.Reliability;
 public sealed class CrashRecoveryTests(PostgresFixture pg, ITestOutputHelper output)
 {
     private const string BuildId = "20130814063812";
-    private static readonly Lock LogLock = new();
 
     [Fact]
     public async Task Kill_dash_9_during_ingest_loses_nothing_acknowledged_and_counts_nothing_twice()
@@ -32,7 +30,7 @@ public sealed class CrashRecoveryTests(PostgresFixture pg, ITestOutputHelper out
         var silo = StartSiloProcess(cs, httpPort, siloPort, gatewayPort);
         try
         {
-            Assert.True(await WaitReadyAsync(http, TimeSpan.FromSeconds(60)), "silo did not become ready");
+            Assert.True(await SiloProcess.WaitReadyAsync(http, TimeSpan.FromSeconds(60)), "silo did not become ready");
             using var stopLoad = new CancellationTokenSource();
             var load = Enumerable.Range(0, 24).Select(worker => Task.Run(async () =>
             {
@@ -67,13 +65,12 @@ public sealed class CrashRecoveryTests(PostgresFixture pg, ITestOutputHelper out
             // Kill while the load is well under way (a busy CI machine may be slow to get there).
             await TestPaths.EventuallyAsync(() => Task.FromResult(acknowledged.Count >= 300), TimeSpan.FromSeconds(60));
             int beforeKill = acknowledged.Count;
-            silo.Kill(); // SIGKILL: no shutdown, no flush
-            await silo.WaitForExitAsync();
+            await silo.KillAsync(); // SIGKILL: no shutdown, no flush
             output.WriteLine($"killed the silo after {beforeKill} acknowledged pings");
             Assert.True(beforeKill > 50, $"too little load before the kill ({beforeKill})");
 
             silo = StartSiloProcess(cs, httpPort, siloPort, gatewayPort);
-            Assert.True(await WaitReadyAsync(http, TimeSpan.FromSeconds(90)), "restarted silo did not become ready");
+            Assert.True(await SiloProcess.WaitReadyAsync(http, TimeSpan.FromSeconds(90)), "restarted silo did not become ready");
             await Task.Delay(TimeSpan.FromSeconds(3));
             stopLoad.Cancel();
             await Task.WhenAll(load);
@@ -120,64 +117,10 @@ public sealed class CrashRecoveryTests(PostgresFixture pg, ITestOutputHelper out
         }
         finally
         {
-            if (!silo.HasExited)
-            {
-                silo.Kill(entireProcessTree: true);
-                await silo.WaitForExitAsync();
-            }
-            silo.Dispose();
+            await silo.DisposeAsync();
         }
     }
 
-    private static Process StartSiloProcess(string cs, int httpPort, int siloPort, int gatewayPort)
-    {
-        string configuration = AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}") ? "Release" : "Debug";
-        string dir = Path.Combine(TestPaths.RepoRoot, "silo", "bin", configuration, "net10.0");
-        var psi = new ProcessStartInfo("dotnet")
-        {
-            WorkingDirectory = dir,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        foreach (var arg in new[]
-        {
-            Path.Combine(dir, "Telemetry.Silo.dll"),
-            "--urls", $"http://127.0.0.1:{httpPort}",
-            $"--ConnectionStrings:Telemetry={cs}",
-            $"--Orleans:SiloPort={siloPort}",
-            $"--Orleans:GatewayPort={gatewayPort}",
-            "--Admin:Tokens:0=crash-test",
-            "--Aggregates:RestrictedChannels:0=",
-            "--Ingest:CheckpointSeconds=1",
-            "--Ingest:PersistSeconds=1",
-            "--Logging:LogLevel:Default=Warning",
-        })
-        {
-            psi.ArgumentList.Add(arg);
-        }
-        var process = Process.Start(psi)!;
-        var log = Path.Combine(Path.GetTempPath(), $"crash-test-silo-{httpPort}.log");
-        process.OutputDataReceived += (_, e) => { if (e.Data is not null) { lock (LogLock) { File.AppendAllText(log, e.Data + "\n"); } } };
-        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) { lock (LogLock) { File.AppendAllText(log, e.Data + "\n"); } } };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        return process;
-    }
-
-    private static Task<bool> WaitReadyAsync(HttpClient http, TimeSpan timeout) =>
-        TestPaths.EventuallyAsync(async () =>
-        {
-            try
-            {
-                return (await http.GetAsync("/health/ready")).StatusCode == HttpStatusCode.OK;
-            }
-            catch (HttpRequestException)
-            {
-                return false;
-            }
-            catch (TaskCanceledException)
-            {
-                return false;
-            }
-        }, timeout);
+    private static SiloProcess StartSiloProcess(string cs, int httpPort, int siloPort, int gatewayPort) =>
+        SiloProcess.Start(cs, httpPort, siloPort, gatewayPort, "crash-test", "--Ingest:CheckpointSeconds=1", "--Ingest:PersistSeconds=1");
 }
