@@ -32,6 +32,14 @@ public sealed class IngestOptionsValidator : IValidateOptions<IngestOptions>
             failures.Add(string.Create(CultureInfo.InvariantCulture,
                 $"{s}:PushGraceMs ({options.PushGraceMs}) must be 0 (always read batches from the log) or at least twice {s}:PushIntervalMs ({2 * options.PushIntervalMs})."));
         }
+        // In normal operation a checkpoint trails by up to one persist interval plus a checkpoint round
+        // or two (docs/exactly-once.md); a lower limit would report Degraded all the time.
+        int normalAge = options.PersistSeconds + 2 * options.CheckpointSeconds;
+        if (options.CheckpointAgeLimitSeconds <= normalAge)
+        {
+            failures.Add(string.Create(CultureInfo.InvariantCulture,
+                $"{s}:CheckpointAgeLimitSeconds ({options.CheckpointAgeLimitSeconds}) must be more than {s}:PersistSeconds + 2 x {s}:CheckpointSeconds ({normalAge}), the age checkpoints reach in normal operation."));
+        }
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 }

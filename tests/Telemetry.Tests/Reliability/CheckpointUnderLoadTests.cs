@@ -97,16 +97,25 @@ public sealed class CheckpointUnderLoadTests(PostgresFixture postgres)
     }
 
     [Fact]
-    public async Task A_checkpoint_older_than_the_limit_turns_ready_degraded_and_shows_in_metrics()
+    public async Task A_transaction_held_open_elsewhere_stalls_checkpoints_turns_ready_degraded_and_shows_in_metrics()
     {
-        // Aggregates write at most every 120 s here, so checkpoints cannot follow; the limit is 10 s.
+        // The README's "long transactions" case: an idle session that took a transaction id holds the
+        // settled horizon, so checkpoints cannot pass it while pings keep being applied.
         var cs = await postgres.Server.CreateDatabaseAsync();
-        await using var silo = await SiloHost.StartAsync(cs, "--Ingest:PersistSeconds=120", "--Ingest:CheckpointSeconds=5", "--Ingest:CheckpointAgeLimitSeconds=10");
+        await using var silo = await SiloHost.StartAsync(cs, "--Ingest:CheckpointAgeLimitSeconds=10");
         var body = SiloHost.Gzip(IngestTestData.RealPing);
+        Assert.Equal(HttpStatusCode.OK, (await silo.SubmitAsync($"{Guid.NewGuid()}/{IngestTestData.RealPingPathRest}", body)).StatusCode);
+        await using var idle = new Npgsql.NpgsqlConnection(cs);
+        await idle.OpenAsync();
+        await using var tx = await idle.BeginTransactionAsync();
+        await using (var take = new Npgsql.NpgsqlCommand("SELECT txid_current()", idle, tx))
+        {
+            await take.ExecuteScalarAsync();
+        }
+
         string said = "";
         bool degraded = await TestPaths.EventuallyAsync(async () =>
         {
-            // Keep landing: every aggregate's first write is immediate, later ones wait 120 s.
             Assert.Equal(HttpStatusCode.OK, (await silo.SubmitAsync($"{Guid.NewGuid()}/{IngestTestData.RealPingPathRest}", body)).StatusCode);
             var ready = await silo.Http.GetAsync("/health/ready");
             said = await ready.Content.ReadAsStringAsync();
@@ -115,11 +124,20 @@ public sealed class CheckpointUnderLoadTests(PostgresFixture postgres)
         }, TimeSpan.FromSeconds(60));
         Assert.True(degraded, "ready never reported Degraded: " + said);
         Assert.Contains("have not checkpointed for over 10 s", said);
-
         var metrics = await silo.Http.GetStringAsync("/metrics");
         var age = metrics.Split('\n').Where(l => l.StartsWith("telemetry_partition_checkpoint_age_seconds{", StringComparison.Ordinal))
             .Select(l => double.Parse(l[(l.LastIndexOf(' ') + 1)..], System.Globalization.CultureInfo.InvariantCulture)).ToList();
         Assert.Equal(8, age.Count);
         Assert.Contains(age, a => a > 10);
+
+        // The session ends: checkpoints catch up and ready is healthy again.
+        await tx.RollbackAsync();
+        bool healthy = await TestPaths.EventuallyAsync(async () =>
+        {
+            var ready = await silo.Http.GetAsync("/health/ready");
+            said = await ready.Content.ReadAsStringAsync();
+            return said.Contains("\"status\":\"Healthy\"");
+        }, TimeSpan.FromSeconds(30));
+        Assert.True(healthy, "ready did not recover: " + said);
     }
 }
