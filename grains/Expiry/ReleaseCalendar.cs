@@ -357,16 +357,7 @@ public sealed class ReleaseCalendar
 
     private static string Format(DateOnly date) => date.ToString(DateFormat, CultureInfo.InvariantCulture);
 
-    private static string Describe(JsonValueKind kind) => kind switch
-    {
-        JsonValueKind.Object => "an object",
-        JsonValueKind.Array => "an array",
-        JsonValueKind.String => "a string",
-        JsonValueKind.Number => "a number",
-        JsonValueKind.True or JsonValueKind.False => "a boolean",
-        JsonValueKind.Null => "null",
-        _ => "empty",
-    };
+    private static string Describe(JsonValueKind kind) => JsonKinds.Describe(kind);
 
     private static string Truncate(string? text) =>
         text is null ? "" : text.Length <= 40 ? text : string.Concat(text.AsSpan(0, 37), "...");

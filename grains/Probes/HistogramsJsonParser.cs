@@ -397,16 +397,7 @@ public static class HistogramsJsonParser
         return builder.ToImmutable();
     }
 
-    private static string Describe(JsonValueKind kind) => kind switch
-    {
-        JsonValueKind.Object => "an object",
-        JsonValueKind.Array => "an array",
-        JsonValueKind.String => "a string",
-        JsonValueKind.Number => "a number",
-        JsonValueKind.True or JsonValueKind.False => "a boolean",
-        JsonValueKind.Null => "null",
-        _ => "empty",
-    };
+    private static string Describe(JsonValueKind kind) => JsonKinds.Describe(kind);
 
     private static string Truncate(string? text) =>
         text is null ? "" : text.Length <= 64 ? text : string.Concat(text.AsSpan(0, 61), "...");
