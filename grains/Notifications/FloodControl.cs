@@ -18,6 +18,10 @@ public sealed class FloodControl(int maxPerHour)
     /// <summary>True for the kinds flood control counts and folds (alerts); false for <see cref="ExemptKinds"/>.</summary>
     public static bool Counts(string kind) => Array.IndexOf(ExemptKinds, kind) < 0;
 
+    // REVIEW: the sent count is read once per batch, so dispatchers of several silos mailing the same
+    // person at the same moment can exceed the limit by up to a batch each. A guard against floods,
+    // not a quota (docs/notifications.md); exactness would need a per-recipient lock.
+
     /// <summary>
     /// The rows of a claimed batch to fold, given how many counted mails each recipient was sent in
     /// the last hour. Rows are taken in batch order (oldest due first), so the earliest alerts are the

@@ -20,7 +20,16 @@ public sealed partial class SmtpMailSender(SmtpOptions options, ILogger<SmtpMail
 
     public async Task SendAsync(OutboxRow mail, CancellationToken ct)
     {
-        var message = MailComposer.Compose(mail, _from);
+        MimeMessage message;
+        try
+        {
+            message = MailComposer.Compose(mail, _from);
+        }
+        catch (ParseException e)
+        {
+            // An address MimeKit cannot parse will not parse next time either.
+            throw new MailSendException($"cannot build the mail: {e.Message}", permanent: true, serviceDown: false, e);
+        }
         SmtpClient client;
         try
         {

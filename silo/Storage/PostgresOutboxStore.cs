@@ -23,6 +23,9 @@ public sealed class PostgresOutboxStore : IOutboxStore, IAsyncDisposable
     private const string Columns =
         "id, alert_key, recipient, kind, subject, text_body, html_body, unsubscribe_url, state, attempts, next_attempt_at, last_error, claimed_by, claimed_until, created_at, sent_at";
 
+    // The same columns qualified, for the claim's UPDATE ... FROM (where a bare "id" is ambiguous).
+    private static readonly string ClaimedColumns = string.Join(", ", Columns.Split(", ").Select(c => "o." + c));
+
     private const string InsertSql = """
         INSERT INTO outbox (alert_key, recipient, kind, subject, text_body, html_body, unsubscribe_url, state, next_attempt_at, created_at)
         SELECT t.a, t.r, t.k, t.s, t.tb, t.hb, t.u, 'pending', @now, @now
@@ -140,7 +143,7 @@ public sealed class PostgresOutboxStore : IOutboxStore, IAsyncDisposable
     {
         // SKIP LOCKED: a row another dispatcher is claiming right now is left to it, not waited for;
         // once its claim commits the row is no longer due (next_attempt_at moved to the claim's end).
-        const string sql = $"""
+        string sql = $"""
             WITH due AS (
                 SELECT id FROM outbox
                 WHERE state IN ('pending', 'sending') AND next_attempt_at <= @now
@@ -150,7 +153,7 @@ public sealed class PostgresOutboxStore : IOutboxStore, IAsyncDisposable
             UPDATE outbox o
             SET state = 'sending', attempts = o.attempts + 1, claimed_by = @me, claimed_until = @until, next_attempt_at = @until
             FROM due WHERE o.id = due.id
-            RETURNING {Columns}
+            RETURNING {ClaimedColumns}
             """;
         await using var cmd = _dataSource.CreateCommand(sql);
         cmd.Parameters.AddWithValue("now", now);

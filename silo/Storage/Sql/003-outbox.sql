@@ -1,5 +1,7 @@
 -- The email outbox (docs/notifications.md). Idempotent; run by the silo at start inside the migration lock.
 
+-- REVIEW: no retention yet. Sent rows are what makes a repeated enqueue a no-op, so deleting them
+-- must wait until the alerts they name can no longer be recorded again.
 -- One row per (alert, recipient): the unique pair is what keeps an alert from being mailed twice to
 -- the same person across restarts and silos. next_attempt_at is when the row is due: its next
 -- attempt while pending, the end of its claim while sending (a crashed dispatcher's row is due
