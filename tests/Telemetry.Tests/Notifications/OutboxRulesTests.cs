@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using MimeKit;
 using Telemetry.Grains.Notifications;
 using Telemetry.Silo.Notifications;
@@ -91,6 +92,40 @@ public sealed class OutboxRulesTests
         Assert.False(message.Headers.Contains("List-Unsubscribe"));
         Assert.False(message.Headers.Contains("List-Unsubscribe-Post"));
         Assert.Null(message.HtmlBody);
+    }
+
+    [Fact]
+    public async Task Console_mode_logs_each_mail_once_as_one_structured_information_message()
+    {
+        var logger = new ListLogger<ConsoleMailSender>();
+        var sender = new ConsoleMailSender(logger);
+
+        await sender.SendAsync(Row(unsubscribe: "https://telemetry.example.org/unsubscribe?token=abc", html: null), default);
+
+        var (level, eventId, text, state) = Assert.Single(logger.Entries);
+        Assert.Equal(LogLevel.Information, level);
+        Assert.Equal(9101, eventId);
+        Assert.Contains("carol@example.org", text, StringComparison.Ordinal);
+        Assert.Contains("GC_MS regressed", text, StringComparison.Ordinal);
+        Assert.Contains("Hello in text", text, StringComparison.Ordinal);
+        Assert.Contains("https://telemetry.example.org/unsubscribe?token=abc", text, StringComparison.Ordinal);
+        Assert.Equal("regression:42", state["AlertKey"]);
+        Assert.Equal(42L, state["OutboxId"]);
+    }
+
+    private sealed class ListLogger<T> : ILogger<T>
+    {
+        public List<(LogLevel Level, int EventId, string Text, Dictionary<string, object?> State)> Entries { get; } = [];
+
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            var fields = state is IEnumerable<KeyValuePair<string, object?>> pairs ? pairs.ToDictionary(p => p.Key, p => p.Value) : [];
+            Entries.Add((logLevel, eventId.Id, formatter(state, exception), fields));
+        }
     }
 
     private static OutboxRow Row(string? unsubscribe, string? html) => new()
