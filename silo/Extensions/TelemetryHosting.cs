@@ -10,6 +10,7 @@ using Telemetry.Grains.Crash;
 using Telemetry.Silo.Aggregates;
 using Telemetry.Silo.Crash;
 using Telemetry.Silo.Ingest;
+using Telemetry.Silo.Notifications;
 using Telemetry.Silo.Operations;
 using Telemetry.Silo.Probes;
 using Telemetry.Silo.Storage;
@@ -120,6 +121,7 @@ public static class TelemetryHosting
             services.AddSingleton<ILandingLog>(_ => new PostgresLandingLog(cs));
             services.AddSingleton<ICrashProjectionStore>(_ => new PostgresCrashProjectionStore(cs));
         }
+        services.AddOutbox(cs);
         services.AddSingleton<ProbeSnapshotCache>();
         services.AddSingleton<IProbeSnapshotSource>(sp => sp.GetRequiredService<ProbeSnapshotCache>());
         services.AddHostedService(sp => sp.GetRequiredService<ProbeSnapshotCache>());
@@ -169,6 +171,7 @@ public static class TelemetryHosting
         app.MapCrashApi();
         app.MapProbesApi();
         app.MapAdminApi();
+        app.MapOutboxApi();
         app.MapOperations();
         app.MapBenchEndpoints();
         return app;

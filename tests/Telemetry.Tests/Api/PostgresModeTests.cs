@@ -57,10 +57,10 @@ public sealed class ConcurrentMigrationTests(PostgresFixture pg)
         await conn.OpenAsync();
         await using var cmd = new NpgsqlCommand("""
             SELECT count(*) FROM information_schema.tables
-            WHERE table_schema = 'public' AND table_name IN ('landing', 'crash_aggregates', 'orleansquery', 'orleansstorage', 'orleansmembershiptable', 'orleansreminderstable')
+            WHERE table_schema = 'public' AND table_name IN ('landing', 'crash_aggregates', 'outbox', 'orleansquery', 'orleansstorage', 'orleansmembershiptable', 'orleansreminderstable')
             """, conn);
-        Assert.Equal(6L, (long)(await cmd.ExecuteScalarAsync())!);
+        Assert.Equal(7L, (long)(await cmd.ExecuteScalarAsync())!);
         await using var marks = new NpgsqlCommand("SELECT count(*) FROM telemetry_schema", conn);
-        Assert.Equal(2L, (long)(await marks.ExecuteScalarAsync())!);
+        Assert.Equal(3L, (long)(await marks.ExecuteScalarAsync())!);
     }
 }
