@@ -61,6 +61,7 @@ public sealed class CerberusDetector : IRegressionDetector
             {
                 Detector = DetectorName,
                 BuildDate = series[i].BuildDate,
+                ConfirmedBy = series[i + ConfirmingDates].BuildDate,
                 Score = Distance(candidate, normalised[r]),
                 Direction = DirectionOf(candidate, normalised[r]),
                 BucketLowerBounds = series[i].LowerBounds,

@@ -8,8 +8,9 @@ namespace Telemetry.Grains.Regressions;
 /// scatter the reference dates show among themselves. A date is a regression when it and the
 /// next usable date both differ significantly, in the same direction at the same bucket edge, and
 /// the change they show together is at least <see cref="EffectFloor"/>. A second comparison with a
-/// reference two weeks older finds slow drifts that each day's comparison with the days just
-/// before cannot see. After a regression the reference restarts from the regression's date.
+/// reference two weeks older finds slow drifts (and changes too small for one day's samples) that
+/// each day's comparison with the days just before cannot see; such a finding is dated where the
+/// change began. After a regression the references restart from the regression's date.
 /// </summary>
 public sealed class DefaultDetector : IRegressionDetector
 {
@@ -108,15 +109,17 @@ public sealed class DefaultDetector : IRegressionDetector
                 {
                     continue;
                 }
-                var reference = ReferenceDistribution.Build(references);
+                var reference = ReferenceDistribution.Build([.. references.Select(j => series[j])]);
                 var candidate = reference.Compare(series[i]);
                 if (candidate.PValue >= Alpha)
                 {
                     continue;
                 }
-                if (confirmation is int c && Confirms(candidate, reference.Compare(series[c]), out var together))
+                if (confirmation is int c && Confirms(candidate, reference.Compare(series[c]), out var together, out int edge))
                 {
-                    finding = ToFinding(series[i], candidate, reference, together);
+                    int onset = OnsetOf(series, usable, odd, reference, references[0], i, edge, together[edge]);
+                    finding = ToFinding(series[onset], series[c], reference, together);
+                    regimeStart = onset;
                     break;
                 }
                 if (candidate.Distance >= EffectFloor)
@@ -127,8 +130,7 @@ public sealed class DefaultDetector : IRegressionDetector
             if (finding is not null)
             {
                 findings.Add(finding);
-                odd[i] = false; // the first date of the new distribution is its first reference
-                regimeStart = i;
+                odd[regimeStart] = odd[i] = false; // dates of the new distribution are its references
             }
         }
         return findings;
@@ -164,56 +166,106 @@ public sealed class DefaultDetector : IRegressionDetector
     /// <summary>
     /// Up to <see cref="ReferenceDates"/> usable dates of the candidate's layout, not odd, not before
     /// the last regression, newest first, among the <see cref="ReferenceSpan"/> positions that end
-    /// <paramref name="lag"/> positions before the candidate (1: the date just before it).
+    /// <paramref name="lag"/> positions before the candidate (1: the date just before it; the drift
+    /// comparison after a regression only once that whole span lies after it).
     /// </summary>
-    private static List<BuildDateHistogram> ReferencesOf(MetricSeries series, bool[] usable, bool[] odd, int regimeStart, int i, int lag)
+    private static List<int> ReferencesOf(MetricSeries series, bool[] usable, bool[] odd, int regimeStart, int i, int lag)
     {
-        var references = new List<BuildDateHistogram>(ReferenceDates);
+        var references = new List<int>(ReferenceDates);
         int newest = i - lag;
-        int oldest = Math.Max(regimeStart, newest - ReferenceSpan + 1);
+        int oldest = newest - ReferenceSpan + 1;
+        if (lag > 1 && regimeStart > 0 && oldest < regimeStart)
+        {
+            // After a regression the drift comparison waits until its whole span lies after it:
+            // with a few dates of a drift that was just reported in its reference, it would
+            // report the rest of the same drift again.
+            return references;
+        }
+        oldest = Math.Max(regimeStart, oldest);
         for (int j = newest; j >= oldest && references.Count < ReferenceDates; j--)
         {
             if (usable[j] && !odd[j] && series.LayoutId(j) == series.LayoutId(i))
             {
-                references.Add(series[j]);
+                references.Add(j);
             }
         }
         return references;
     }
 
     /// <summary>
-    /// The confirming date differs significantly too, both dates differ the same way at the edge
-    /// where their mean difference is largest, and that mean difference (the change as the two
-    /// dates together estimate it) reaches <see cref="EffectFloor"/>.
+    /// The confirming date differs significantly too; both dates differ the same way at the edge
+    /// where their mean difference is largest; that mean difference (the change as the two dates
+    /// together estimate it) reaches <see cref="EffectFloor"/>; and the two dates are closer to
+    /// each other than their mean is to the reference. The last rule keeps the date before a
+    /// change from being reported with the change as its confirmation: that pair's mean shows half
+    /// the change, the distance between them all of it.
     /// </summary>
-    private static bool Confirms(CdfComparison candidate, CdfComparison confirmation, out double[] together)
+    private static bool Confirms(CdfComparison candidate, CdfComparison confirmation, out double[] together, out int edge)
     {
         together = new double[candidate.Differences.Length];
-        int edge = 0;
+        edge = 0;
+        double between = 0;
         for (int k = 0; k < together.Length; k++)
         {
             together[k] = (candidate.Differences[k] + confirmation.Differences[k]) / 2;
+            between = Math.Max(between, Math.Abs(candidate.Differences[k] - confirmation.Differences[k]));
             if (Math.Abs(together[k]) > Math.Abs(together[edge]))
             {
                 edge = k;
             }
         }
+        double change = Math.Abs(together[edge]);
         return confirmation.PValue < Alpha
-            && Math.Abs(together[edge]) >= EffectFloor
+            && change >= EffectFloor
+            && between < change
             && Math.Sign(candidate.Differences[edge]) == Math.Sign(together[edge])
             && Math.Sign(confirmation.Differences[edge]) == Math.Sign(together[edge]);
     }
 
-    private static RegressionFinding ToFinding(BuildDateHistogram date, CdfComparison candidate, ReferenceDistribution reference, double[] together) => new()
+    /// <summary>
+    /// Where the change began, between the newest reference date and the candidate. With the
+    /// references just before the candidate that is the candidate. Against the drift comparison's
+    /// older references the change may have begun earlier (a drift, or a shift too small for the
+    /// comparison with the last 7 dates on each date's samples): a date belongs to the new
+    /// distribution when its difference at the decisive edge, in the change's direction, is more
+    /// than half the change (closer to the change than to the reference), and the onset is the
+    /// first date of the unbroken run of such dates that ends at the candidate (unusable dates do
+    /// not break it). Noise can end the run late, rarely early: a finding dated too early would
+    /// blame builds that did not change anything.
+    /// </summary>
+    private static int OnsetOf(MetricSeries series, bool[] usable, bool[] odd, ReferenceDistribution reference, int newestReference, int candidate, int edge, double change)
     {
-        Detector = DetectorName,
-        BuildDate = date.BuildDate,
-        Score = candidate.Distance,
-        PValue = candidate.PValue,
-        Direction = CdfComparison.DirectionOf(together),
-        BucketLowerBounds = date.LowerBounds,
-        Candidate = [.. date.Normalised()],
-        Reference = [.. reference.Normalised()],
-        ReferenceDates = reference.Dates,
-    };
+        int onset = candidate;
+        for (int j = candidate - 1; j > newestReference; j--)
+        {
+            if (!usable[j] || series.LayoutId(j) != series.LayoutId(candidate))
+            {
+                continue;
+            }
+            if (odd[j] || reference.Compare(series[j]).Differences[edge] * Math.Sign(change) <= Math.Abs(change) / 2)
+            {
+                break;
+            }
+            onset = j;
+        }
+        return onset;
+    }
+
+    private static RegressionFinding ToFinding(BuildDateHistogram onset, BuildDateHistogram confirmation, ReferenceDistribution reference, double[] together)
+    {
+        var comparison = reference.Compare(onset);
+        return new()
+        {
+            Detector = DetectorName,
+            BuildDate = onset.BuildDate,
+            ConfirmedBy = confirmation.BuildDate,
+            Score = comparison.Distance,
+            PValue = comparison.PValue,
+            Direction = CdfComparison.DirectionOf(together),
+            BucketLowerBounds = onset.LowerBounds,
+            Candidate = [.. onset.Normalised()],
+            Reference = [.. reference.Normalised()],
+            ReferenceDates = reference.Dates,
+        };
+    }
 }

@@ -2,8 +2,9 @@ namespace Telemetry.Grains.Regressions;
 
 /// <summary>
 /// A histogram-regression detector: a series in, its findings out (docs/regressions.md).
-/// Implementations are stateless and deterministic: running one again on the same series, or on
-/// the same series with more dates appended, reports the same findings for the older dates.
+/// Implementations are stateless and deterministic: running one again on the same series reports
+/// the same findings, and appending dates never removes or changes a finding whose
+/// <see cref="RegressionFinding.ConfirmedBy"/> date was already there.
 /// </summary>
 public interface IRegressionDetector
 {

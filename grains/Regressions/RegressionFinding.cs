@@ -16,13 +16,24 @@ public sealed record RegressionFinding
     public required DateOnly BuildDate { get; init; }
 
     /// <summary>
-    /// The detector's distance between candidate and reference: the Bhattacharyya/Hellinger
-    /// distance for <c>cerberus</c>, the Kolmogorov–Smirnov distance (largest difference of the
-    /// cumulative distributions) for <c>default</c>. Both lie in [0, 1].
+    /// The newest build date the finding needed: it could be reported once this date had data
+    /// (cerberus: 2 dates after <see cref="BuildDate"/>; default: the confirming date).
+    /// </summary>
+    public required DateOnly ConfirmedBy { get; init; }
+
+    /// <summary>
+    /// The detector's distance between <see cref="Candidate"/> and <see cref="Reference"/>: the
+    /// Bhattacharyya/Hellinger distance for <c>cerberus</c>, the Kolmogorov–Smirnov distance
+    /// (largest difference of the cumulative distributions) for <c>default</c>. Both lie in [0, 1].
     /// </summary>
     public required double Score { get; init; }
 
-    /// <summary>Significance of the difference when the detector tests one (<c>default</c>); null otherwise.</summary>
+    /// <summary>
+    /// Significance of the difference between <see cref="Candidate"/> and <see cref="Reference"/>
+    /// when the detector tests one (<c>default</c>); null otherwise. For a finding dated back to
+    /// the onset of a slow change, that one date alone may be less significant than the dates
+    /// up to <see cref="ConfirmedBy"/> that decided it.
+    /// </summary>
     public double? PValue { get; init; }
 
     public required RegressionDirection Direction { get; init; }

@@ -180,13 +180,43 @@ public sealed class DefaultDetectorTests
 
         var findings = Detector.Detect(series);
 
+        // Decided against references more than two weeks older than the confirming date, and
+        // dated back to where the drift had visibly begun.
         var first = findings[0];
         Assert.InRange(first.BuildDate, DateOf(15), DateOf(30));
         int newestReference = first.ReferenceDates.Max().DayNumber - Day0.DayNumber;
-        Assert.Equal(DefaultDetector.DriftLag, first.BuildDate.DayNumber - Day0.DayNumber - newestReference);
+        Assert.True(first.ConfirmedBy.DayNumber - Day0.DayNumber - newestReference > DefaultDetector.DriftLag);
+        Assert.True(first.BuildDate < first.ConfirmedBy.AddDays(-1));
         Assert.All(findings, f => Assert.Equal(RegressionDirection.Higher, f.Direction));
         Assert.All(findings, f => Assert.InRange(f.BuildDate, DateOf(15), DateOf(47)));
         Assert.Empty(Cerberus.Detect(series));
+    }
+
+    [Fact]
+    public void ADriftIsNotReportedAgainOnceItHasStopped()
+    {
+        // 0.9 standard deviations over 15 dates, then 35 dates at the new level.
+        var series = Steps(70, d => Mean + 0.06 * Sd * Math.Clamp(d - 20, 0, 15), 50_000, seed: 13, cluster: 3, wobble: 0.01 * Sd);
+
+        var findings = Detector.Detect(series);
+
+        Assert.NotEmpty(findings);
+        Assert.All(findings, f => Assert.InRange(f.BuildDate, DateOf(20), DateOf(36)));
+    }
+
+    [Fact]
+    public void TheDateBeforeAChangeIsNotReportedWithIt()
+    {
+        // Date 19 moved a little (significant at 5 M samples, far below the effect floor), date 20
+        // moved a lot: 19 and 20 together look like a change, but they do not look alike.
+        var series = Steps(40, d => d switch
+        {
+            < 19 => Mean,
+            19 => Mean + 0.03 * Sd,
+            _ => Mean + 0.5 * Sd,
+        }, 5_000_000, seed: 14);
+
+        Assert.Equal([DateOf(20)], Detector.Detect(series).Select(f => f.BuildDate));
     }
 
     [Fact]
@@ -235,14 +265,12 @@ public sealed class DefaultDetectorTests
         }, 30_000, seed: 12, cluster: 2, wobble: 0.01 * Sd);
         var all = Detector.Detect(full);
         Assert.NotEmpty(all);
+        static (DateOnly, DateOnly, double, RegressionDirection) Key(RegressionFinding f) => (f.BuildDate, f.ConfirmedBy, f.Score, f.Direction);
 
         for (int n = 5; n < full.Count; n++)
         {
-            var prefix = Series(full.Dates.Take(n));
-            var found = Detector.Detect(prefix);
-            Assert.Equal(all.Where(f => f.BuildDate < DateOf(n - DefaultDetector.ConfirmationSpan)).Select(f => f.BuildDate),
-                found.Where(f => f.BuildDate < DateOf(n - DefaultDetector.ConfirmationSpan)).Select(f => f.BuildDate));
-            Assert.All(found, f => Assert.Contains(all, g => g.BuildDate == f.BuildDate && g.Score == f.Score));
+            var found = Detector.Detect(Series(full.Dates.Take(n)));
+            Assert.Equal(all.Where(f => f.ConfirmedBy < DateOf(n)).Select(Key), found.Select(Key));
         }
     }
 }
