@@ -6,8 +6,9 @@ namespace Telemetry.Grains.Regressions;
 /// (the median of up to 7 earlier usable dates of the same bucket layout, without dates that looked
 /// odd on their own), with a Kolmogorov–Smirnov test whose sample sizes are scaled down by the
 /// scatter the reference dates show among themselves. A date is a regression when it and the
-/// next usable date both differ significantly, in the same direction at the same bucket edge, and
-/// the change they show together is at least <see cref="EffectFloor"/>. A second comparison with a
+/// next usable date both differ significantly, in the same direction at the same bucket edge, look
+/// more like each other than like the reference, and the change they show together is at least
+/// <see cref="EffectFloor"/>. A second comparison with a
 /// reference two weeks older finds slow drifts (and changes too small for one day's samples) that
 /// each day's comparison with the days just before cannot see; such a finding is dated where the
 /// change began. After a regression the references restart from the regression's date.
