@@ -1,0 +1,67 @@
+using System.Collections.Immutable;
+
+namespace Telemetry.Grains.Regressions;
+
+/// <summary>
+/// A candidate date's cumulative distribution against a reference's (docs/regressions.md,
+/// "The default detector"). <see cref="Differences"/>[k] is <c>F_reference(k) - F_candidate(k)</c> at
+/// the upper edge of bucket k: positive where the candidate holds less mass at or below that edge,
+/// i.e. where mass moved to higher buckets.
+/// </summary>
+public sealed record CdfComparison
+{
+    /// <summary>
+    /// Share of the area between the two cumulative distributions that must lie on one side for
+    /// the direction to be "higher" or "lower": four fifths leaves room for the sampling noise
+    /// that always adds some area on the other side, yet calls a split of the mass both ways
+    /// (a bimodal change) "changed".
+    /// </summary>
+    public const double DirectionShare = 0.8;
+
+    public required ImmutableArray<double> Differences { get; init; }
+
+    /// <summary>Kolmogorov–Smirnov distance: the largest |difference|.</summary>
+    public required double Distance { get; init; }
+
+    /// <summary>The bucket edge where the largest difference lies.</summary>
+    public required int Edge { get; init; }
+
+    /// <summary>Probability of a distance at least this large if the candidate were drawn like the reference dates.</summary>
+    public required double PValue { get; init; }
+
+    public RegressionDirection Direction => DirectionOf(Differences.AsSpan());
+
+    /// <summary>The direction of a difference vector (see <see cref="Differences"/>).</summary>
+    public static RegressionDirection DirectionOf(ReadOnlySpan<double> differences)
+    {
+        double up = 0, down = 0;
+        foreach (var d in differences)
+        {
+            if (d > 0)
+            {
+                up += d;
+            }
+            else
+            {
+                down -= d;
+            }
+        }
+        return DirectionFromAreas(up, down);
+    }
+
+    /// <summary>
+    /// "higher" when at least <see cref="DirectionShare"/> of the area between the cumulative
+    /// distributions says the mass moved up, "lower" when as much says down, else "changed".
+    /// </summary>
+    public static RegressionDirection DirectionFromAreas(double up, double down)
+    {
+        double total = up + down;
+        if (total <= 0)
+        {
+            return RegressionDirection.Changed;
+        }
+        return up >= DirectionShare * total ? RegressionDirection.Higher
+            : down >= DirectionShare * total ? RegressionDirection.Lower
+            : RegressionDirection.Changed;
+    }
+}

@@ -1,0 +1,102 @@
+using System.Diagnostics;
+using System.Globalization;
+using Telemetry.Grains.Regressions;
+
+namespace Telemetry.Bench.Detectors;
+
+/// <summary>
+/// <c>detectors [--series N] [--seed S] [--dates D] [--list-false-alerts]</c>: generates N labelled
+/// synthetic series (docs/regressions.md, "The benchmark"), runs every detector on each, and prints
+/// one markdown table with the detectors side by side. Deterministic for a given seed, series count
+/// and dates. <c>--list-false-alerts</c> also lists every false alert with where it fell relative
+/// to the series' labelled change or event, for finding out why.
+/// </summary>
+public static class DetectorBench
+{
+    public const int DefaultSeries = 960;
+    public const int DefaultSeed = 1;
+
+    public static int Run(string[] args)
+    {
+        int seriesCount = DefaultSeries, seed = DefaultSeed, dates = SyntheticSeriesGenerator.DefaultDates;
+        bool listFalseAlerts = args.Contains("--list-false-alerts");
+        args = [.. args.Where(a => a != "--list-false-alerts")];
+        int explain = -1;
+        for (int i = 1; i < args.Length; i++)
+        {
+            if (i + 1 >= args.Length)
+            {
+                throw new BenchException($"option {args[i]} needs a value");
+            }
+            int value = int.Parse(args[i + 1], CultureInfo.InvariantCulture);
+            switch (args[i++])
+            {
+                case "--series": seriesCount = value; break;
+                case "--seed": seed = value; break;
+                case "--dates": dates = value; break;
+                case "--explain": explain = value; break;
+                default: throw new BenchException($"unknown option {args[i - 1]} (detectors [--series N] [--seed S] [--dates D])");
+            }
+        }
+        if (seriesCount is < 1 or > 100_000 || dates is < 40 or > 400)
+        {
+            throw new BenchException("out of bounds: series 1..100,000, dates 40..400");
+        }
+
+        IRegressionDetector[] detectors = [new CerberusDetector(), new DefaultDetector()];
+        var generator = new SyntheticSeriesGenerator(seed, dates);
+        if (explain >= 0)
+        {
+            Explain(generator.Generate(explain), detectors);
+            return 0;
+        }
+        var series = new LabelledSeries[seriesCount];
+        var scores = new SeriesScore[seriesCount][];
+        var findings = new IReadOnlyList<RegressionFinding>[seriesCount][];
+        var clock = Stopwatch.StartNew();
+        Parallel.For(0, seriesCount, i =>
+        {
+            series[i] = generator.Generate(i);
+            findings[i] = [.. detectors.Select(d => d.Detect(series[i].Series))];
+            scores[i] = [.. findings[i].Select(f => SeriesScore.Of(series[i], f))];
+        });
+
+        Console.WriteLine(FormattableString.Invariant(
+            $"Detector benchmark: seed {seed}, {seriesCount} series of {dates} build dates, {series.Sum(s => s.Changes.Length)} labelled changes; {clock.Elapsed.TotalSeconds:F0} s on {Environment.ProcessorCount} cores."));
+        Console.WriteLine();
+        Console.Write(new ScoreTable([.. detectors.Select(d => d.Name)], series, scores).ToMarkdown());
+        if (listFalseAlerts)
+        {
+            Console.WriteLine();
+            for (int i = 0; i < seriesCount; i++)
+            {
+                for (int d = 0; d < detectors.Length; d++)
+                {
+                    foreach (var (index, finding) in SeriesScore.FalseAlertsOf(series[i], findings[i][d]))
+                    {
+                        Console.WriteLine(FormattableString.Invariant(
+                            $"{detectors[d].Name}\tseries {i}\t{series[i].Scenario.Name}\tpings {series[i].BasePings:F0}\tevent at {series[i].EventIndex}\tfalse alert at {index} ({index - series[i].EventIndex:+0;-0;0})\tscore {finding.Score:F3}\tp {finding.PValue:G2}\t{finding.Direction.ToWireName()}"));
+                    }
+                }
+            }
+        }
+        return 0;
+    }
+
+    /// <summary>One series date by date, with every detector's findings: for finding out why a detector did what it did.</summary>
+    private static void Explain(LabelledSeries labelled, IRegressionDetector[] detectors)
+    {
+        Console.WriteLine(FormattableString.Invariant($"{labelled.Series.Metric}: {labelled.Scenario.Name}, event at {labelled.EventIndex}, {labelled.Changes.Length} labelled change(s): {string.Join(", ", labelled.Changes)}"));
+        var findings = detectors.Select(d => d.Detect(labelled.Series)).ToArray();
+        for (int i = 0; i < labelled.Series.Count; i++)
+        {
+            var date = labelled.Series[i];
+            var cdf = date.Cumulative();
+            int median = Array.FindIndex(cdf, f => f >= 0.5);
+            var notes = detectors.Select((d, k) => findings[k].FirstOrDefault(f => f.BuildDate == date.BuildDate) is { } f
+                ? FormattableString.Invariant($"{d.Name}: score {f.Score:F3} p {f.PValue:G2} {f.Direction.ToWireName()} refs {string.Join(' ', f.ReferenceDates.Select(r => labelled.Series.Dates.IndexOf(labelled.Series.Dates.First(x => x.BuildDate == r))))}")
+                : "");
+            Console.WriteLine(FormattableString.Invariant($"{i,3} pings {date.Pings,7} samples {date.Total,8} buckets {date.Counts.Length,3} median bucket {median,3} share below it {(median > 0 ? cdf[median - 1] : 0):F3}  {string.Join("  ", notes)}"));
+        }
+    }
+}

@@ -1,0 +1,112 @@
+using System.Globalization;
+using System.Text;
+
+namespace Telemetry.Bench.Detectors;
+
+/// <summary>The benchmark's one markdown table: a row per scenario, then summary rows, detectors side by side.</summary>
+public sealed class ScoreTable(IReadOnlyList<string> detectors, IReadOnlyList<LabelledSeries> series, IReadOnlyList<SeriesScore[]> scores)
+{
+    /// <summary>Volume bands of the summary rows, by the series' typical pings per build date.</summary>
+    private static readonly (string Name, double Low, double High)[] Bands =
+    [
+        ("< 500 pings/date", 0, 500), ("500–5,000 pings/date", 500, 5_000), ("≥ 5,000 pings/date", 5_000, double.MaxValue),
+    ];
+
+    public string ToMarkdown()
+    {
+        var sb = new StringBuilder();
+        sb.Append("| scenario | series | labelled changes | true effect (KS) |");
+        foreach (var d in detectors)
+        {
+            sb.Append(CultureInfo.InvariantCulture, $" {d}: found |");
+        }
+        foreach (var d in detectors)
+        {
+            sb.Append(CultureInfo.InvariantCulture, $" {d}: false alerts |");
+        }
+        foreach (var d in detectors)
+        {
+            sb.Append(CultureInfo.InvariantCulture, $" {d}: delay / alert after |");
+        }
+        sb.AppendLine();
+        sb.Append("|---|---:|---:|---:|");
+        sb.AppendLine(string.Concat(Enumerable.Repeat("---:|", 3 * detectors.Count)));
+
+        foreach (var name in SyntheticSeriesGenerator.Scenarios.Select(s => s.Name).Distinct())
+        {
+            Row(sb, name, i => series[i].Scenario.Name == name);
+        }
+        static bool IsShift(LabelledSeries s) => s.Scenario.Kind is ScenarioKind.MeanShift or ScenarioKind.TailGrowth or ScenarioKind.BimodalSplit;
+        Row(sb, "**all shifts** (mean, tail, bimodal)", i => IsShift(series[i]));
+        foreach (var (bandName, low, high) in Bands)
+        {
+            Row(sb, "shifts at " + bandName, i => IsShift(series[i]) && series[i].BasePings >= low && series[i].BasePings < high);
+        }
+        Row(sb, "**all slow drifts**", i => series[i].Scenario.Kind == ScenarioKind.Drift);
+        Row(sb, "**all labelled changes**", i => series[i].Scenario.IsRegression);
+        Row(sb, "**all series**", _ => true);
+        Summary(sb);
+        return sb.ToString();
+    }
+
+    private void Row(StringBuilder sb, string name, Func<int, bool> include)
+    {
+        var rows = Enumerable.Range(0, series.Count).Where(include).ToList();
+        var labelled = rows.SelectMany(i => series[i].Changes).ToList();
+        string effect = labelled.Count == 0 ? "—" : F2(labelled.Average(c => c.TrueEffect));
+        sb.Append(CultureInfo.InvariantCulture, $"| {name} | {rows.Count} | {labelled.Count} | {effect} |");
+        for (int d = 0; d < detectors.Count; d++)
+        {
+            var outcomes = rows.SelectMany(i => scores[i][d].Changes).ToList();
+            int found = outcomes.Count(o => o.Found);
+            sb.Append(outcomes.Count == 0 ? " — |" : $" {found}/{outcomes.Count} ({Percent(found, outcomes.Count)}) |");
+        }
+        for (int d = 0; d < detectors.Count; d++)
+        {
+            sb.Append(CultureInfo.InvariantCulture, $" {rows.Sum(i => scores[i][d].FalseAlerts)} |");
+        }
+        for (int d = 0; d < detectors.Count; d++)
+        {
+            var found = rows.SelectMany(i => scores[i][d].Changes).Where(o => o.Found).ToList();
+            sb.Append(found.Count == 0 ? " — |" : $" {F1(found.Average(o => o.Delay))} / {F1(found.Average(o => o.AlertDelay))} |");
+        }
+        sb.AppendLine();
+    }
+
+    /// <summary>Rows whose cells are rates, one per detector, in the "found" columns' place.</summary>
+    private void Summary(StringBuilder sb)
+    {
+        int seriesDates = Enumerable.Range(0, series.Count).Sum(i => scores[i][0].Dates);
+        var noChange = Enumerable.Range(0, series.Count).Where(i => series[i].Scenario.Kind == ScenarioKind.NoChange).ToList();
+        void Line(string name, Func<int, string> cell)
+        {
+            sb.Append(CultureInfo.InvariantCulture, $"| {name} | | | |");
+            for (int d = 0; d < detectors.Count; d++)
+            {
+                sb.Append(CultureInfo.InvariantCulture, $" {cell(d)} |");
+            }
+            sb.AppendLine(string.Concat(Enumerable.Repeat(" |", 2 * detectors.Count)));
+        }
+        Line($"false alerts per 1,000 series-dates ({seriesDates:N0} series-dates)",
+            d => F2(1000.0 * Enumerable.Range(0, series.Count).Sum(i => scores[i][d].FalseAlerts) / seriesDates));
+        Line("false alerts on series without a regression (no change, spike, volume, layout, tiny shift)", d =>
+            Enumerable.Range(0, series.Count).Where(i => !series[i].Scenario.IsRegression).Sum(i => scores[i][d].FalseAlerts).ToString(CultureInfo.InvariantCulture));
+        Line("false alerts after a labelled change's window (late or repeated alerts)", d =>
+            Enumerable.Range(0, series.Count).Where(i => series[i].Scenario.IsRegression).Sum(i => scores[i][d].FalseAlerts).ToString(CultureInfo.InvariantCulture));
+        Line($"no-change series with a false alert ({noChange.Count} series)",
+            d => $"{noChange.Count(i => scores[i][d].FalseAlerts > 0)} ({Percent(noChange.Count(i => scores[i][d].FalseAlerts > 0), noChange.Count)})");
+        Line("direction right, of the changes found", d =>
+        {
+            var found = Enumerable.Range(0, series.Count).SelectMany(i => scores[i][d].Changes).Where(o => o.Found).ToList();
+            return found.Count == 0 ? "—" : $"{found.Count(o => o.DirectionRight)}/{found.Count} ({Percent(found.Count(o => o.DirectionRight), found.Count)})";
+        });
+        Line("repeated alerts on a found change", d =>
+            Enumerable.Range(0, series.Count).SelectMany(i => scores[i][d].Changes).Sum(o => o.Extra).ToString(CultureInfo.InvariantCulture));
+    }
+
+    private static string Percent(int part, int whole) => whole == 0 ? "—" : (100.0 * part / whole).ToString("F0", CultureInfo.InvariantCulture) + " %";
+
+    private static string F1(double v) => v.ToString("F1", CultureInfo.InvariantCulture);
+
+    private static string F2(double v) => v.ToString("F2", CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,50 @@
+using System.Collections.Immutable;
+using Telemetry.Grains.Regressions;
+
+namespace Telemetry.Bench.Detectors;
+
+/// <summary>
+/// One detector's findings on one labelled series, scored (docs/regressions.md, "Scoring"): a
+/// finding whose date lies in a labelled change's window finds it; every other finding is a
+/// false alert.
+/// </summary>
+public sealed record SeriesScore(ImmutableArray<ChangeOutcome> Changes, int FalseAlerts, int Dates)
+{
+    public static SeriesScore Of(LabelledSeries labelled, IReadOnlyList<RegressionFinding> findings)
+    {
+        var indexOf = new Dictionary<DateOnly, int>();
+        for (int i = 0; i < labelled.Series.Count; i++)
+        {
+            indexOf[labelled.Series[i].BuildDate] = i;
+        }
+        var positions = findings.Select(f => (Index: indexOf[f.BuildDate], Confirmed: indexOf[f.ConfirmedBy], f.Direction)).OrderBy(f => f.Index).ToList();
+        var matched = new bool[positions.Count];
+        var outcomes = ImmutableArray.CreateBuilder<ChangeOutcome>();
+        foreach (var change in labelled.Changes)
+        {
+            var inWindow = Enumerable.Range(0, positions.Count).Where(k => positions[k].Index >= change.Start && positions[k].Index <= change.WindowEnd).ToList();
+            inWindow.ForEach(k => matched[k] = true);
+            if (inWindow.Count == 0)
+            {
+                outcomes.Add(new ChangeOutcome(change, false, 0, 0, false, 0));
+                continue;
+            }
+            var first = positions[inWindow[0]];
+            outcomes.Add(new ChangeOutcome(change, true, first.Index - change.Start, first.Confirmed - change.Start, first.Direction == change.Direction, inWindow.Count - 1));
+        }
+        return new SeriesScore(outcomes.ToImmutable(), matched.Count(m => !m), labelled.Series.Count);
+    }
+
+    /// <summary>The findings outside every labelled window, with their date index.</summary>
+    public static IEnumerable<(int Index, RegressionFinding Finding)> FalseAlertsOf(LabelledSeries labelled, IReadOnlyList<RegressionFinding> findings)
+    {
+        foreach (var f in findings)
+        {
+            int index = labelled.Series.Dates.IndexOf(labelled.Series.Dates.First(d => d.BuildDate == f.BuildDate));
+            if (!labelled.Changes.Any(c => index >= c.Start && index <= c.WindowEnd))
+            {
+                yield return (index, f);
+            }
+        }
+    }
+}
