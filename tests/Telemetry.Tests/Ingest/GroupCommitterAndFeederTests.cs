@@ -17,7 +17,7 @@ public sealed class GroupCommitterAndFeederTests
     private static LandingEntry Entry(string docId, int partition = 0) =>
         new(docId, partition, new DateOnly(2026, 11, 30), DateTimeOffset.UtcNow, docId + "/" + IngestTestData.RealPingPathRest, new byte[] { 1, 2, 3 }, null);
 
-    private sealed class RecordingLog : ILandingLog
+    private sealed class RecordingLog : LandingLogStub
     {
         private readonly ConcurrentDictionary<string, bool> _stored = new(StringComparer.Ordinal);
         private long _batch;
@@ -25,9 +25,7 @@ public sealed class GroupCommitterAndFeederTests
         public volatile bool Failing;
         public TimeSpan CommitTime { get; init; } = TimeSpan.FromMilliseconds(20);
 
-        public bool IsDurable => true;
-
-        public async Task<AppendResult> AppendAsync(IReadOnlyList<LandingEntry> entries, CancellationToken ct)
+        public override async Task<AppendResult> AppendAsync(IReadOnlyList<LandingEntry> entries, CancellationToken ct)
         {
             await Task.Delay(CommitTime, ct);
             if (Failing)
@@ -39,15 +37,7 @@ public sealed class GroupCommitterAndFeederTests
             return new AppendResult(Interlocked.Increment(ref _batch), inserted);
         }
 
-        public Task<long> GetLastBatchIdAsync(CancellationToken ct) => Task.FromResult(_batch);
-        public Task<long> GetSettledHorizonAsync(CancellationToken ct) => Task.FromResult(_batch);
-        public Task<IReadOnlyList<LandedBatch>> ListBatchesAsync(int partition, long afterBatch, int limit, CancellationToken ct) => throw new NotSupportedException();
-        public Task<IReadOnlyList<LandedRow>> ReadBatchAsync(int partition, long batchId, CancellationToken ct) => throw new NotSupportedException();
-        public Task<IReadOnlyList<LandedRow>> ReadForRebuildAsync(int partition, long maxBatch, DateOnly? fromDate, DateOnly? toDate, (long BatchId, string DocId)? after, int limit, CancellationToken ct) => throw new NotSupportedException();
-        public Task<DateTimeOffset?> GetReceivedAtAsync(string docId, CancellationToken ct) => throw new NotSupportedException();
-
-        public Task<long> DeleteBeforeAsync(DateOnly cutoff, long maxBatchId, CancellationToken ct) => throw new NotSupportedException();
-        public Task<long> CountAsync(CancellationToken ct) => Task.FromResult((long)_stored.Count);
+        public override Task<long> CountAsync(CancellationToken ct) => Task.FromResult((long)_stored.Count);
     }
 
     private sealed class Pushes

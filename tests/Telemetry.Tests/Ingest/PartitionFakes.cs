@@ -8,11 +8,36 @@ using Telemetry.Grains.Ingest;
 
 namespace Telemetry.Tests.Ingest;
 
+/// <summary>A landing log whose every operation is unsupported until a test fake overrides it.</summary>
+internal abstract class LandingLogStub : ILandingLog
+{
+    public bool IsDurable => true;
+
+    public virtual Task<AppendResult> AppendAsync(IReadOnlyList<LandingEntry> entries, CancellationToken ct) => throw new NotSupportedException();
+
+    public virtual Task<long> GetLastBatchIdAsync(CancellationToken ct) => throw new NotSupportedException();
+
+    public virtual Task<long> GetSettledHorizonAsync(CancellationToken ct) => throw new NotSupportedException();
+
+    public virtual Task<IReadOnlyList<LandedBatch>> ListBatchesAsync(int partition, long afterBatch, int limit, CancellationToken ct) => throw new NotSupportedException();
+
+    public virtual Task<IReadOnlyList<LandedRow>> ReadBatchAsync(int partition, long batchId, CancellationToken ct) => throw new NotSupportedException();
+
+    public virtual Task<IReadOnlyList<LandedRow>> ReadForRebuildAsync(int partition, long maxBatch, DateOnly? fromDate, DateOnly? toDate, (long BatchId, string DocId)? after, int limit, CancellationToken ct) =>
+        throw new NotSupportedException();
+
+    public virtual Task<DateTimeOffset?> GetReceivedAtAsync(string docId, CancellationToken ct) => throw new NotSupportedException();
+
+    public virtual Task<long> DeleteBeforeAsync(DateOnly cutoff, long maxBatchId, CancellationToken ct) => throw new NotSupportedException();
+
+    public virtual Task<long> CountAsync(CancellationToken ct) => throw new NotSupportedException();
+}
+
 /// <summary>
 /// An in-memory landing log for protocol tests. A row's path names the aggregates its ping feeds
 /// (comma-separated), or <c>!</c> for a row that no longer decodes.
 /// </summary>
-internal sealed class FakeLandingLog(FakeTimeProvider time) : ILandingLog
+internal sealed class FakeLandingLog(FakeTimeProvider time) : LandingLogStub
 {
     private readonly SortedDictionary<long, List<LandedRow>> _batches = new();
     private long _lastBatch;
@@ -22,8 +47,6 @@ internal sealed class FakeLandingLog(FakeTimeProvider time) : ILandingLog
 
     public int Reads { get; private set; }
 
-    public bool IsDurable => true;
-
     /// <summary>Lands a batch of rows in partition 0 with the next batch id; each row feeds the listed aggregates.</summary>
     public long Land(params string[] rowTargets)
     {
@@ -32,30 +55,21 @@ internal sealed class FakeLandingLog(FakeTimeProvider time) : ILandingLog
         return id;
     }
 
-    public Task<long> GetLastBatchIdAsync(CancellationToken ct) => Task.FromResult(_lastBatch);
+    public override Task<long> GetLastBatchIdAsync(CancellationToken ct) => Task.FromResult(_lastBatch);
 
-    public Task<long> GetSettledHorizonAsync(CancellationToken ct) => Task.FromResult(Horizon ?? _lastBatch);
+    public override Task<long> GetSettledHorizonAsync(CancellationToken ct) => Task.FromResult(Horizon ?? _lastBatch);
 
-    public Task<IReadOnlyList<LandedBatch>> ListBatchesAsync(int partition, long afterBatch, int limit, CancellationToken ct) =>
+    public override Task<IReadOnlyList<LandedBatch>> ListBatchesAsync(int partition, long afterBatch, int limit, CancellationToken ct) =>
         Task.FromResult<IReadOnlyList<LandedBatch>>([.. _batches.Where(b => b.Key > afterBatch).Take(limit)
             .Select(b => new LandedBatch(b.Key, b.Value.Min(r => r.ReceivedAt)))]);
 
-    public Task<IReadOnlyList<LandedRow>> ReadBatchAsync(int partition, long batchId, CancellationToken ct)
+    public override Task<IReadOnlyList<LandedRow>> ReadBatchAsync(int partition, long batchId, CancellationToken ct)
     {
         Reads++;
         return Task.FromResult<IReadOnlyList<LandedRow>>(_batches.TryGetValue(batchId, out var rows) ? rows : []);
     }
 
-    public Task<AppendResult> AppendAsync(IReadOnlyList<LandingEntry> entries, CancellationToken ct) => throw new NotSupportedException();
-
-    public Task<IReadOnlyList<LandedRow>> ReadForRebuildAsync(int partition, long maxBatch, DateOnly? fromDate, DateOnly? toDate, (long BatchId, string DocId)? after, int limit, CancellationToken ct) =>
-        throw new NotSupportedException();
-
-    public Task<DateTimeOffset?> GetReceivedAtAsync(string docId, CancellationToken ct) => throw new NotSupportedException();
-
-    public Task<long> DeleteBeforeAsync(DateOnly cutoff, long maxBatchId, CancellationToken ct) => throw new NotSupportedException();
-
-    public Task<long> CountAsync(CancellationToken ct) => Task.FromResult((long)_batches.Values.Sum(b => b.Count));
+    public override Task<long> CountAsync(CancellationToken ct) => Task.FromResult((long)_batches.Values.Sum(b => b.Count));
 
     /// <summary>The pushed form of a landed batch, as the silo that landed it would send it.</summary>
     public PushedBatch Pushed(params long[] batchIds)

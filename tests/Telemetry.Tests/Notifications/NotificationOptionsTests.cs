@@ -14,31 +14,10 @@ namespace Telemetry.Tests.Notifications;
 /// <summary>Mail settings: a bad value stops the silo at start naming the key; the mode follows the documented defaults.</summary>
 public sealed class NotificationOptionsTests
 {
-    private static List<string> BaseArgs() =>
-    [
-        "--urls", $"http://127.0.0.1:{TestPaths.FreePort()}",
-        $"--Orleans:SiloPort={TestPaths.FreePort()}",
-        $"--Orleans:GatewayPort={TestPaths.FreePort()}",
-        "--Logging:LogLevel:Default=Warning",
-    ];
-
-    [Theory]
-    [InlineData("Smtp:From", "--Smtp:Host=127.0.0.1")]
-    [InlineData("Notifications:ClaimDuration", "--Notifications:ClaimDuration=00:00:30")]
-    public async Task A_bad_mail_setting_stops_the_silo_at_start_naming_the_key(string key, params string[] args)
-    {
-        var e = await Assert.ThrowsAsync<OptionsValidationException>(async () =>
-        {
-            await using var app = await SiloApp.BuildAsync([.. BaseArgs(), .. args]);
-            await app.StartAsync();
-        });
-        Assert.Contains(key, e.Message, StringComparison.Ordinal);
-    }
-
     [Fact]
     public async Task The_embedded_silo_logs_mail_to_the_console_from_a_memory_outbox()
     {
-        await using var app = await SiloApp.BuildAsync([.. BaseArgs()]);
+        await using var app = await SiloApp.BuildAsync([.. Telemetry.Tests.Operations.OptionsValidationTests.BaseArgs()]);
 
         Assert.Equal(NotificationMode.Console, app.Services.GetRequiredService<OutboxDispatcher>().Mode);
         Assert.IsType<MemoryOutboxStore>(app.Services.GetRequiredService<IOutboxStore>());

@@ -21,7 +21,7 @@ namespace Telemetry.Tests.Operations;
 /// </summary>
 public sealed class OptionsValidationTests
 {
-    private static List<string> BaseArgs() =>
+    internal static List<string> BaseArgs() =>
     [
         // Free ports, so that a rule that failed to fire cannot start a silo on someone's ports.
         "--urls", $"http://127.0.0.1:{TestPaths.FreePort()}",
@@ -61,6 +61,8 @@ public sealed class OptionsValidationTests
     [InlineData("Orleans:AdvertisedIp", "--Orleans:AdvertisedIp=silo-1.local")]
     [InlineData("Orleans:ClusterId", "--Orleans:ClusterId= ")]
     [InlineData("Orleans:ServiceId", "--Orleans:ServiceId=")]
+    [InlineData("Smtp:From", "--Smtp:Host=127.0.0.1")]
+    [InlineData("Notifications:ClaimDuration", "--Notifications:ClaimDuration=00:00:30")]
     public async Task A_bad_value_stops_the_silo_at_start_naming_the_key(string key, params string[] args)
     {
         var e = await Assert.ThrowsAsync<OptionsValidationException>(async () =>
