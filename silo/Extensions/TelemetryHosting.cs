@@ -125,6 +125,7 @@ public static class TelemetryHosting
         services.AddSingleton<ProbeSnapshotCache>();
         services.AddSingleton<IProbeSnapshotSource>(sp => sp.GetRequiredService<ProbeSnapshotCache>());
         services.AddHostedService(sp => sp.GetRequiredService<ProbeSnapshotCache>());
+        services.AddExpiry(builder.Configuration);
         services.AddSingleton<IngestCounters>();
         services.AddSingleton<AggregationFeeder>();
         services.AddHostedService(sp => sp.GetRequiredService<AggregationFeeder>());
@@ -172,6 +173,7 @@ public static class TelemetryHosting
         app.MapProbesApi();
         app.MapAdminApi();
         app.MapOutboxApi();
+        app.MapExpiryApi();
         app.MapOperations();
         app.MapBenchEndpoints();
         return app;
