@@ -102,7 +102,7 @@ public sealed class ExpiryMailPlanner
                     var parameters = subscription.Params.Expiry!;
                     var matches = parameters.Mine
                         ? probe.Owners.Contains(subscription.Email, StringComparer.OrdinalIgnoreCase) && !OptedOut(subscription.Email)
-                        : parameters.Metric is { } glob && ProbeGlob.Matches(glob, probe.Name);
+                        : parameters.Metric is { } glob && Glob.Matches(glob, probe.Name);
                     if (matches && !listRecipients.Contains(subscription.Email) && Address(subscription.Email, unusable) is { } address)
                     {
                         var person = PersonFor(people, address);
@@ -188,15 +188,20 @@ public sealed class ExpiryMailPlanner
             footer.Add($"  Every expiring probe: {url}");
         }
 
-        var outbox = mail.AlreadySent ? ImmutableArray<OutboxMail>.Empty : OutboxFor(mail, asOf, footer, unsubscribe);
+        // As for every alert: a person's subscriptions decide the delivery, immediate winning over digest,
+        // and an owner told without a subscription gets the mail at once.
+        var forDigest = person.Subscriptions.Count > 0
+            && person.Subscriptions.All(s => s.Delivery == Delivery.Digest)
+            && person.Owned.All(person.Subscribed.Contains);
+        var outbox = mail.AlreadySent ? ImmutableArray<OutboxMail>.Empty : OutboxFor(mail, asOf, footer, unsubscribe, forDigest);
         return new PlannedExpiryMail(mail.Stage, mail.Audience, mail.To, mail.Probes, mail.AlreadySent, outbox);
     }
 
-    private ImmutableArray<OutboxMail> OutboxFor(ExpiryMail mail, DateOnly asOf, IReadOnlyList<string> footer, string? unsubscribe)
+    private ImmutableArray<OutboxMail> OutboxFor(ExpiryMail mail, DateOnly asOf, IReadOnlyList<string> footer, string? unsubscribe, bool forDigest = false)
     {
         var composed = composer.Compose(mail, asOf, footer);
         var key = AlertKey(mail, asOf);
-        return [.. mail.To.Select(to => new OutboxMail(key, to, MailKinds.Expiry, composed.Subject, composed.Body, UnsubscribeUrl: unsubscribe))];
+        return [.. mail.To.Select(to => new OutboxMail(key, to, MailKinds.Expiry, composed.Subject, composed.Body, UnsubscribeUrl: unsubscribe, ForDigest: forDigest))];
     }
 
     private static Person PersonFor(SortedDictionary<string, Person> people, string address)
@@ -231,44 +236,5 @@ public sealed class ExpiryMailPlanner
         public HashSet<string> Subscribed { get; } = new(StringComparer.Ordinal);
 
         public List<Subscription> Subscriptions { get; } = [];
-    }
-}
-
-/// <summary>Probe name globs of expiry subscriptions: <c>*</c> any run of characters, <c>?</c> one, otherwise exact (ordinal).</summary>
-internal static class ProbeGlob
-{
-    public static bool Matches(string glob, string name)
-    {
-        // Iterative wildcard match with backtracking to the last '*': linear in practice, no regex to escape.
-        int g = 0, n = 0, star = -1, mark = 0;
-        while (n < name.Length)
-        {
-            if (g < glob.Length && (glob[g] == '?' || glob[g] == name[n]))
-            {
-                g++;
-                n++;
-            }
-            else if (g < glob.Length && glob[g] == '*')
-            {
-                star = g++;
-                mark = n;
-            }
-            else if (star >= 0)
-            {
-                g = star + 1;
-                n = ++mark;
-            }
-            else
-            {
-                return false;
-            }
-        }
-
-        while (g < glob.Length && glob[g] == '*')
-        {
-            g++;
-        }
-
-        return g == glob.Length;
     }
 }

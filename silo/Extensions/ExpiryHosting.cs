@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Options;
 using Telemetry.Grains.Expiry;
 using Telemetry.Grains.Notifications;
+using Telemetry.Silo.Alerts;
 using Telemetry.Silo.Expiry;
 using Telemetry.Silo.Storage;
 
@@ -20,7 +21,7 @@ public static class ExpiryHosting
         services.AddOptions<ReleaseCalendarOptions>().BindConfiguration(ReleaseCalendarOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<ReleaseCalendarOptions>, ReleaseCalendarOptionsValidator>();
 
-        services.AddSingleton(new ExpiryPortalLinks(configuration["Portal:BaseUrl"]));
+        services.AddSingleton(sp => new ExpiryPortalLinks(sp.GetRequiredService<IOptions<PortalOptions>>().Value.BaseUrl));
         services.AddSingleton<ReleaseCalendarProvider>();
         services.AddSingleton<ExpiryScheduleSource>();
         if (configuration.ConnectionString() is { } cs)

@@ -6,7 +6,7 @@ namespace Telemetry.Silo.Storage;
 
 /// <summary>
 /// The expiry ledger in PostgreSQL (tables <c>expiry_notices</c> and <c>expiry_runs</c>,
-/// silo/Storage/Sql/004-expiry.sql; docs/expiry.md). A recording run is one READ COMMITTED
+/// silo/Storage/Sql/005-expiry.sql; docs/expiry.md). A recording run is one READ COMMITTED
 /// transaction: it locks the <c>expiry_runs</c> row, reads the notices sent so far, lets the caller
 /// plan, then inserts the new notices, queues their mails through
 /// <see cref="PostgresOutboxStore.EnqueueAsync(NpgsqlTransaction, IReadOnlyList{Telemetry.Grains.Notifications.OutboxMail}, CancellationToken)"/>
@@ -86,7 +86,7 @@ public sealed class PostgresExpiryLedger : IExpiryLedger, IAsyncDisposable
         await using (var run = new NpgsqlCommand("SELECT last_run FROM expiry_runs WHERE id = 1" + (forUpdate ? " FOR UPDATE" : ""), conn, tx))
         {
             var value = await run.ExecuteScalarAsync(ct)
-                ?? throw new InvalidOperationException("expiry_runs has no row; the schema migration (004-expiry.sql) did not run");
+                ?? throw new InvalidOperationException("expiry_runs has no row; the schema migration (005-expiry.sql) did not run");
             lastRun = value is DBNull ? null : value is DateOnly d ? d : DateOnly.FromDateTime((DateTime)value);
         }
         // A new statement after the lock: under READ COMMITTED it sees what the run before committed.

@@ -22,13 +22,13 @@ public sealed class ExpiryMailPlannerTests
 
     private static readonly IReadOnlyDictionary<string, IReadOnlySet<string>> NoOptOuts = new Dictionary<string, IReadOnlySet<string>>();
 
-    internal static Subscription Sub(long id, string email, string? glob = null, bool mine = false, bool paused = false) => new()
+    internal static Subscription Sub(long id, string email, string? glob = null, bool mine = false, bool paused = false, Delivery delivery = Delivery.Immediate) => new()
     {
         Id = id,
         Email = email,
         Kind = AlertKinds.Expiry,
         Params = new SubscriptionParams { Expiry = new ExpiryParams(glob, mine) },
-        Delivery = Delivery.Immediate,
+        Delivery = delivery,
         DigestHour = 0,
         Paused = paused,
         CreatedAt = DateTimeOffset.UnixEpoch,
@@ -144,6 +144,35 @@ public sealed class ExpiryMailPlannerTests
     }
 
     [Fact]
+    public void A_digest_subscriber_gets_the_mail_in_their_digest_unless_an_immediate_subscription_or_an_owned_probe_asks_for_it_now()
+    {
+        Subscription[] subscriptions =
+        [
+            Sub(1, "digest@y.org", glob: "*", delivery: Delivery.Digest),
+            Sub(2, "both@y.org", glob: "A", delivery: Delivery.Digest),
+            Sub(3, "both@y.org", glob: "B", delivery: Delivery.Immediate),
+            Sub(4, "a@x.org", mine: true, delivery: Delivery.Digest),      // covers every probe a owns
+            Sub(5, "c@x.org", glob: "OLD", delivery: Delivery.Digest),    // does not cover C, which c owns
+        ];
+        var plan = Planner.Plan(Run(), subscriptions, NoOptOuts);
+
+        Seq.Equal(
+        [
+            $"first {List} now",
+            "first a@x.org digest",
+            "first b@x.org now",
+            "first both@y.org now",
+            "first c@x.org now",
+            "first digest@y.org digest",
+            $"final {List} now",
+            $"final {Sheriff} now",
+            "final c@x.org digest",
+            "final digest@y.org digest",
+            "final old@x.org now",
+        ], plan.Mails.SelectMany(m => m.Outbox.Select(o => $"{m.Stage.WireName()} {o.Recipient} {(o.ForDigest ? "digest" : "now")}")));
+    }
+
+    [Fact]
     public void Notices_sent_before_are_reported_with_their_recipients_and_queue_nothing()
     {
         var sent = ImmutableHashSet.Create(new NoticeKey("A", "101.0a1", NoticeStage.First), new NoticeKey("B", "101.0a1", NoticeStage.First));
@@ -210,8 +239,8 @@ public sealed class ExpiryMailPlannerTests
     [InlineData("A*B*C", "AxxByyC", true)]
     [InlineData("A*B*C", "AxxCyyB", false)]
     [InlineData("GC_MS", "GC_MS", true)]
-    [InlineData("GC_MS", "gc_ms", false)]
-    public void Metric_globs_match_probe_names(string glob, string name, bool matches)
+    [InlineData("gc_*", "GC_MS", true)]
+    public void Metric_globs_match_probe_names_ignoring_case(string glob, string name, bool matches)
     {
         var schedule = new ExpirySchedule([new ExpiringProbe(name, "101")], Calendar, Settings);
         var plan = Planner.Plan(schedule.Due(D(Day), ImmutableHashSet<NoticeKey>.Empty, null), [Sub(1, "watcher@y.org", glob: glob)], NoOptOuts);
