@@ -114,7 +114,11 @@ public static class SubscriptionJson
             }
             foreach (var prop in f.EnumerateObject())
             {
-                if (prop.Value.ValueKind != JsonValueKind.String || prop.Name.Length is 0 or > 40 || prop.Value.GetString()!.Length is 0 or > 100)
+                if (!Crash.CrashDimensions.Names.Contains(prop.Name) || prop.Name == Crash.CrashDimensions.Channel)
+                {
+                    throw new ParamException($"params.filters.{prop.Name} is not a crash dimension (known: {string.Join(", ", Crash.CrashDimensions.Names.Where(n => n != Crash.CrashDimensions.Channel))})");
+                }
+                if (prop.Value.ValueKind != JsonValueKind.String || prop.Value.GetString()!.Length is 0 or > 100)
                 {
                     throw new ParamException($"params.filters.{prop.Name} must be a non-empty string");
                 }
