@@ -77,11 +77,12 @@ public static class CrashAlertDrafts
         var rule = finding.Rule;
         string where = Where(rule.Channel, finding.Version, rule);
         string rate = Number(finding.Verdict.Rate);
+        string crashes = rule.Rule.Measure == CrashMeasure.Main ? "main crashes" : "content crashes";
         if (rule.Detector == CrashAlertRule.Absolute)
         {
-            return $"Crash rate {where}: {rate} main crashes per 1,000 usage hours (threshold {Number(rule.Rule.Threshold)})";
+            return $"Crash rate {where}: {rate} {crashes} per 1,000 usage hours (threshold {Number(rule.Rule.Threshold)})";
         }
-        return $"Crash rate {where}: {rate} main crashes per 1,000 usage hours, {Increase(finding)} over {finding.Baseline?.Version} ({Number(finding.Verdict.BaselineRate)})";
+        return $"Crash rate {where}: {rate} {crashes} per 1,000 usage hours, {Increase(finding)} over {finding.Baseline?.Version} ({Number(finding.Verdict.BaselineRate)})";
     }
 
     public static string Summary(CrashAlertFinding finding)

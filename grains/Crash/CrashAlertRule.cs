@@ -59,10 +59,9 @@ public sealed record CrashAlertRule
         {
             problems.Add($"filters name no crash dimension: {string.Join(", ", unknown)}");
         }
-        // Main-process crashes: the subscription parameters have no measure yet (docs/crash-alerts.md).
         var rule = new CrashRateRule
         {
-            Measure = CrashMeasure.Main,
+            Measure = p.Content ? CrashMeasure.Content : CrashMeasure.Main,
             Threshold = p.Threshold,
             RelativeIncreasePct = p.RelativeIncreasePct,
             MinUsageHours = p.MinUsageHours,

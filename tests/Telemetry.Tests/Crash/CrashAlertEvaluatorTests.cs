@@ -52,6 +52,24 @@ public sealed class CrashAlertEvaluatorTests
         Assert.True(ci[0] < 5 && 5 < ci[1]);
     }
 
+    [Fact]
+    public async Task A_content_crash_rule_watches_content_crashes_and_a_main_crash_rule_does_not()
+    {
+        var data = new CrashData();
+        // 2,000 usage hours with no main-process crash and 20 content-process crashes: 10 per 1,000 hours.
+        data.Add(Day(22), Day(22), "nightly", "47.0a1", pings: 1000, hoursEach: 2, crashes: 0, contentCrashes: 20);
+        var publisher = new FakePublisher();
+        var content = Sub(8, new CrashRateParams("nightly", null, new Dictionary<string, string>(), 4, null, 3, 1000, Content: true));
+
+        var run = await Evaluate(data, publisher, Absolute(7, threshold: 4), content);
+
+        Assert.Equal(8, Assert.Single(run.Fired).SubscriptionId);
+        Assert.Equal(10.0, run.Fired[0].Rate, 9);
+        Assert.Equal("content_crashes", JsonDocument.Parse(Assert.Single(publisher.Alerts).DetailsJson).RootElement.GetProperty("measure").GetString());
+        Assert.Contains("10 content crashes per 1,000 usage hours", publisher.Alerts[0].Title);
+        Assert.Equal(7, Assert.Single(run.Quiet).SubscriptionId);
+    }
+
     [Theory]
     [InlineData(8, "at or below the threshold of 4")] // exactly 4 per 1,000 hours: not above
     [InlineData(2, "at or below the threshold of 4")]
@@ -337,7 +355,7 @@ public sealed class CrashAlertEvaluatorTests
 
         /// <summary>Main pings of <paramref name="hoursEach"/> hours and crash pings, all with the same dimensions.</summary>
         public void Add(DateOnly submission, DateOnly activity, string channel, string version, long pings, double hoursEach, long crashes,
-            string os = "Windows_NT", string country = "??")
+            string os = "Windows_NT", string country = "??", long contentCrashes = 0)
         {
             long seconds = (long)(hoursEach * 3600);
             var values = new long[CrashStatNames.Count * 2];
@@ -346,6 +364,7 @@ public sealed class CrashAlertEvaluatorTests
             values[CrashStatNames.UsageHours] = pings * seconds;
             values[CrashStatNames.UsageHours + sq] = pings * seconds * seconds;
             values[2] = values[2 + sq] = crashes;
+            values[3] = values[3 + sq] = contentCrashes;
             string key = CrashStatNames.GrainKey(CrashDimensions.FormatDate(submission), channel, version);
             if (!_dates.TryGetValue(submission, out var aggregates))
             {
