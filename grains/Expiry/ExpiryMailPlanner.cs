@@ -100,8 +100,9 @@ public sealed class ExpiryMailPlanner
                 foreach (var subscription in expirySubscriptions)
                 {
                     var parameters = subscription.Params.Expiry!;
+                    // As in the notification core: an opt-out concerns owner mail; a subscription, "mine" included, is a wish of its own.
                     var matches = parameters.Mine
-                        ? probe.Owners.Contains(subscription.Email, StringComparer.OrdinalIgnoreCase) && !OptedOut(subscription.Email)
+                        ? probe.Owners.Contains(subscription.Email, StringComparer.OrdinalIgnoreCase)
                         : parameters.Metric is { } glob && Glob.Matches(glob, probe.Name);
                     if (matches && !listRecipients.Contains(subscription.Email) && Address(subscription.Email, unusable) is { } address)
                     {

@@ -123,6 +123,7 @@ public static class TelemetryHosting
         }
         services.AddOutbox(cs);
         services.AddAlerts(builder.Configuration, cs);
+        services.AddCrashAlerts();
         services.AddSingleton<ProbeSnapshotCache>();
         services.AddSingleton<IProbeSnapshotSource>(sp => sp.GetRequiredService<ProbeSnapshotCache>());
         services.AddHostedService(sp => sp.GetRequiredService<ProbeSnapshotCache>());
@@ -175,6 +176,7 @@ public static class TelemetryHosting
         app.MapAdminApi();
         app.MapOutboxApi();
         app.MapAlerts();
+        app.MapCrashAlertsApi();
         app.MapExpiryApi();
         app.MapOperations();
         app.MapBenchEndpoints();

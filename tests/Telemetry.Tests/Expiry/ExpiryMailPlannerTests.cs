@@ -114,7 +114,7 @@ public sealed class ExpiryMailPlannerTests
             Sub(10, List, glob: "*"),                // the list has every probe already
             Sub(11, "paused@y.org", glob: "*", paused: true),
             Sub(12, "b@x.org", glob: "A"),           // owns B, watches A: one mail with both
-            Sub(13, "old@x.org", mine: true),        // opted out of OLD: "mine" does not bring it back
+            Sub(13, "old@x.org", mine: true),        // opted out of OLD as its owner, subscribed to it all the same
             Sub(14, "nomatch@y.org", glob: "GC_*"),
         ];
 
@@ -129,6 +129,7 @@ public sealed class ExpiryMailPlannerTests
             "first subscriber [watcher@y.org] A,B,C unsubscribe=subscription/7 rows=1",
             $"final list [{List},{Sheriff}] OLD unsubscribe=none rows=2",
             "final subscriber [c@x.org] OLD unsubscribe=subscription/9 rows=1",
+            "final subscriber [old@x.org] OLD unsubscribe=subscription/13 rows=1",
             "final subscriber [watcher@y.org] OLD unsubscribe=subscription/7 rows=1",
         ], plan.Mails.Select(Describe));
 
