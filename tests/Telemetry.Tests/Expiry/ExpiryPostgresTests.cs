@@ -111,6 +111,11 @@ public sealed class ExpiryPostgresTests(PostgresFixture pg)
             $"{SheriffAddress} | [Telemetry] Final notice: 1 probe expires on {Date(11)} (Firefox 130)",
         ], Describe(await smtp.GetMailsAsync()));
 
+        // From now on the daily reminder, kept in the database across restarts, runs at 00:10 UTC.
+        Assert.Equal(86_400_000L, await ScalarAsync(cs, "SELECT period FROM orleansreminderstable WHERE remindername = 'expiry-daily'"));
+        var start = (DateTime)(await ScalarAsync(cs, "SELECT starttime FROM orleansreminderstable WHERE remindername = 'expiry-daily'"))!;
+        Assert.Equal(new TimeSpan(0, 10, 0), start.ToUniversalTime().TimeOfDay);
+
         // The missed day run by hand now: reported as sent, not mailed again.
         Seq.Equal(
         [
