@@ -102,7 +102,7 @@ public sealed class PostgresOutboxTests(PostgresFixture fixture)
         await using var store = new PostgresOutboxStore(cs, TimeProvider.System);
         await using var conn = new NpgsqlConnection(cs);
         await conn.OpenAsync();
-        await using (var create = new NpgsqlCommand("CREATE TABLE alerts (id bigint PRIMARY KEY)", conn))
+        await using (var create = new NpgsqlCommand("CREATE TABLE writer_alerts (id bigint PRIMARY KEY)", conn))
         {
             await create.ExecuteNonQueryAsync();
         }
@@ -194,7 +194,7 @@ public sealed class PostgresOutboxTests(PostgresFixture fixture)
 
     private static async Task InsertAlertAsync(NpgsqlConnection conn, NpgsqlTransaction tx, long id)
     {
-        await using var cmd = new NpgsqlCommand("INSERT INTO alerts (id) VALUES (@id)", conn, tx);
+        await using var cmd = new NpgsqlCommand("INSERT INTO writer_alerts (id) VALUES (@id)", conn, tx);
         cmd.Parameters.AddWithValue("id", id);
         await cmd.ExecuteNonQueryAsync();
     }
