@@ -122,6 +122,7 @@ public static class TelemetryHosting
             services.AddSingleton<ICrashProjectionStore>(_ => new PostgresCrashProjectionStore(cs));
         }
         services.AddOutbox(cs);
+        builder.AddRegressions();
         services.AddSingleton<ProbeSnapshotCache>();
         services.AddSingleton<IProbeSnapshotSource>(sp => sp.GetRequiredService<ProbeSnapshotCache>());
         services.AddHostedService(sp => sp.GetRequiredService<ProbeSnapshotCache>());
@@ -172,6 +173,7 @@ public static class TelemetryHosting
         app.MapProbesApi();
         app.MapAdminApi();
         app.MapOutboxApi();
+        app.MapRegressionsApi();
         app.MapOperations();
         app.MapBenchEndpoints();
         return app;
