@@ -55,6 +55,18 @@ public interface IOutboxStore
     /// </summary>
     Task<IReadOnlyList<OutboxRow>> ListFoldedAsync(string recipient, int limit, CancellationToken ct);
 
+    /// <summary>Every recipient with folded rows (the digest runner's work list).</summary>
+    Task<IReadOnlyList<string>> ListFoldedRecipientsAsync(CancellationToken ct);
+
+    /// <summary>
+    /// Folds the recipient's folded rows whose fold time (<see cref="OutboxRow.NextAttemptAt"/>) is before
+    /// <paramref name="cutoff"/> into one digest: <paramref name="compose"/> builds the digest mail from them
+    /// (oldest first), which is queued while the rows become <c>digested</c>, all in one step. Runs for one
+    /// recipient at a time across silos; returns the digest's outbox id and the rows it lists, or null when
+    /// there were none (nothing is sent for an empty period).
+    /// </summary>
+    Task<DigestTaken?> TakeDigestAsync(string recipient, DateTimeOffset cutoff, Func<IReadOnlyList<OutboxRow>, OutboxMail> compose, CancellationToken ct);
+
     /// <summary>How many rows wait for delivery and how many failed for good (the gauges).</summary>
     Task<OutboxCounts> CountAsync(CancellationToken ct);
 }

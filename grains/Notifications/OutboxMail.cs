@@ -12,6 +12,10 @@ namespace Telemetry.Grains.Notifications;
 /// <param name="TextBody">The plain-text body (always sent).</param>
 /// <param name="HtmlBody">An optional HTML alternative.</param>
 /// <param name="UnsubscribeUrl">The one-click unsubscribe link of the subscription, sent as <c>List-Unsubscribe</c>.</param>
+/// <param name="ForDigest">
+/// Queued straight into the recipient's next digest (stored <c>folded</c>) instead of sent on its own:
+/// the delivery of a digest subscription.
+/// </param>
 public sealed record OutboxMail(
     string AlertKey,
     string Recipient,
@@ -19,7 +23,8 @@ public sealed record OutboxMail(
     string Subject,
     string TextBody,
     string? HtmlBody = null,
-    string? UnsubscribeUrl = null)
+    string? UnsubscribeUrl = null,
+    bool ForDigest = false)
 {
     public const int MaxAlertKeyLength = 200;
     public const int MaxSubjectLength = 500;

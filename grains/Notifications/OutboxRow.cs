@@ -20,6 +20,9 @@ public enum OutboxState
 
     /// <summary>Not sent because notifications are off (<c>Notifications:Mode=off</c>).</summary>
     Discarded,
+
+    /// <summary>Was folded; a digest mail (its own row) listed it.</summary>
+    Digested,
 }
 
 public static class OutboxStates
@@ -33,6 +36,7 @@ public static class OutboxStates
         OutboxState.Failed => "failed",
         OutboxState.Folded => "folded",
         OutboxState.Discarded => "discarded",
+        OutboxState.Digested => "digested",
         _ => throw new ArgumentOutOfRangeException(nameof(state), state, null),
     };
 
@@ -108,3 +112,6 @@ public sealed record OutboxPage(IReadOnlyList<OutboxRow> Rows, long? NextBefore)
 
 /// <summary>Rows waiting for delivery (pending or being sent) and rows failed for good.</summary>
 public readonly record struct OutboxCounts(long Pending, long Failed);
+
+/// <summary>A digest queued by <see cref="IOutboxStore.TakeDigestAsync"/>: its outbox row and the folded rows it lists.</summary>
+public sealed record DigestTaken(long DigestId, IReadOnlyList<long> Rows);

@@ -122,6 +122,7 @@ public static class TelemetryHosting
             services.AddSingleton<ICrashProjectionStore>(_ => new PostgresCrashProjectionStore(cs));
         }
         services.AddOutbox(cs);
+        services.AddAlerts(builder.Configuration, cs);
         builder.AddRegressions();
         services.AddSingleton<ProbeSnapshotCache>();
         services.AddSingleton<IProbeSnapshotSource>(sp => sp.GetRequiredService<ProbeSnapshotCache>());
@@ -173,6 +174,7 @@ public static class TelemetryHosting
         app.MapProbesApi();
         app.MapAdminApi();
         app.MapOutboxApi();
+        app.MapAlerts();
         app.MapRegressionsApi();
         app.MapOperations();
         app.MapBenchEndpoints();

@@ -43,7 +43,7 @@ public static class OutboxApi
     {
         var group = app.MapGroup("/api/outbox").WithTags("Admin").RequireAdmin();
         group.MapGet("", List)
-            .WithSummary("Outbox rows, newest first: ?state=pending|sending|sent|failed|folded|discarded (default all), &limit= (1-500, default 50), &before=<id> for the next page");
+            .WithSummary("Outbox rows, newest first: ?state=pending|sending|sent|failed|folded|discarded|digested (default all), &limit= (1-500, default 50), &before=<id> for the next page");
         group.MapPost("/{id:long}/retry", Retry)
             .WithSummary("Send a failed row again: back to pending with its attempts reset (404 unknown id, 409 not failed)");
         return app;
@@ -58,7 +58,7 @@ public static class OutboxApi
             if (!OutboxStates.TryParse(state, out var s))
             {
                 return TypedResults.Problem(statusCode: 400, title: "bad state",
-                    detail: $"state '{state}' is not one of pending, sending, sent, failed, folded, discarded");
+                    detail: $"state '{state}' is not one of pending, sending, sent, failed, folded, discarded, digested");
             }
             filter = s;
         }

@@ -28,32 +28,35 @@ public sealed class MemoryOutboxStore(TimeProvider time) : IOutboxStore
         {
             for (int i = 0; i < normalized.Count; i++)
             {
-                var m = normalized[i];
-                if (_byPair.TryGetValue((m.AlertKey, m.Recipient), out long existing))
-                {
-                    results[i] = new EnqueueResult(existing, AlreadyQueued: true);
-                    continue;
-                }
-                long id = ++_nextId;
-                _rows[id] = new OutboxRow
-                {
-                    Id = id,
-                    AlertKey = m.AlertKey,
-                    Recipient = m.Recipient,
-                    Kind = m.Kind,
-                    Subject = m.Subject,
-                    TextBody = m.TextBody,
-                    HtmlBody = m.HtmlBody,
-                    UnsubscribeUrl = m.UnsubscribeUrl,
-                    State = OutboxState.Pending,
-                    NextAttemptAt = now,
-                    CreatedAt = now,
-                };
-                _byPair[(m.AlertKey, m.Recipient)] = id;
-                results[i] = new EnqueueResult(id, AlreadyQueued: false);
+                results[i] = EnqueueLocked(normalized[i], now);
             }
         }
         return Task.FromResult<IReadOnlyList<EnqueueResult>>(results);
+    }
+
+    private EnqueueResult EnqueueLocked(OutboxMail m, DateTimeOffset now)
+    {
+        if (_byPair.TryGetValue((m.AlertKey, m.Recipient), out long existing))
+        {
+            return new EnqueueResult(existing, AlreadyQueued: true);
+        }
+        long id = ++_nextId;
+        _rows[id] = new OutboxRow
+        {
+            Id = id,
+            AlertKey = m.AlertKey,
+            Recipient = m.Recipient,
+            Kind = m.Kind,
+            Subject = m.Subject,
+            TextBody = m.TextBody,
+            HtmlBody = m.HtmlBody,
+            UnsubscribeUrl = m.UnsubscribeUrl,
+            State = m.ForDigest ? OutboxState.Folded : OutboxState.Pending,
+            NextAttemptAt = now,
+            CreatedAt = now,
+        };
+        _byPair[(m.AlertKey, m.Recipient)] = id;
+        return new EnqueueResult(id, AlreadyQueued: false);
     }
 
     public Task<IReadOnlyList<OutboxRow>> ClaimDueAsync(string claimer, int limit, DateTimeOffset now, TimeSpan lease, CancellationToken ct)
@@ -188,6 +191,36 @@ public sealed class MemoryOutboxStore(TimeProvider time) : IOutboxStore
         {
             IReadOnlyList<OutboxRow> rows = _rows.Values.Where(x => x.State == OutboxState.Folded && x.Recipient == r).Take(limit).ToList();
             return Task.FromResult(rows);
+        }
+    }
+
+    public Task<IReadOnlyList<string>> ListFoldedRecipientsAsync(CancellationToken ct)
+    {
+        lock (_lock)
+        {
+            IReadOnlyList<string> list = _rows.Values.Where(x => x.State == OutboxState.Folded).Select(x => x.Recipient).Distinct().Order(StringComparer.Ordinal).ToList();
+            return Task.FromResult(list);
+        }
+    }
+
+    public Task<DigestTaken?> TakeDigestAsync(string recipient, DateTimeOffset cutoff, Func<IReadOnlyList<OutboxRow>, OutboxMail> compose, CancellationToken ct)
+    {
+        string r = OutboxMail.NormalizeAddress(recipient);
+        var now = time.GetUtcNow();
+        lock (_lock)
+        {
+            var rows = _rows.Values.Where(x => x.State == OutboxState.Folded && x.Recipient == r && x.NextAttemptAt < cutoff).ToList();
+            if (rows.Count == 0)
+            {
+                return Task.FromResult<DigestTaken?>(null);
+            }
+            var mail = compose(rows).Normalized();
+            var digest = EnqueueLocked(mail, now);
+            foreach (var row in rows)
+            {
+                _rows[row.Id] = row with { State = OutboxState.Digested, SentAt = now };
+            }
+            return Task.FromResult<DigestTaken?>(new DigestTaken(digest.Id, rows.Select(x => x.Id).ToList()));
         }
     }
 

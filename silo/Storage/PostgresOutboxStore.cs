@@ -28,8 +28,8 @@ public sealed class PostgresOutboxStore : IOutboxStore, IAsyncDisposable
 
     private const string InsertSql = """
         INSERT INTO outbox (alert_key, recipient, kind, subject, text_body, html_body, unsubscribe_url, state, next_attempt_at, created_at)
-        SELECT t.a, t.r, t.k, t.s, t.tb, t.hb, t.u, 'pending', @now, @now
-        FROM unnest(@a, @r, @k, @s, @tb, @hb, @u) WITH ORDINALITY AS t(a, r, k, s, tb, hb, u, ord)
+        SELECT t.a, t.r, t.k, t.s, t.tb, t.hb, t.u, CASE WHEN t.d THEN 'folded' ELSE 'pending' END, @now, @now
+        FROM unnest(@a, @r, @k, @s, @tb, @hb, @u, @d) WITH ORDINALITY AS t(a, r, k, s, tb, hb, u, d, ord)
         ORDER BY t.ord
         ON CONFLICT (alert_key, recipient) DO NOTHING
         RETURNING id, alert_key, recipient
@@ -90,6 +90,7 @@ public sealed class PostgresOutboxStore : IOutboxStore, IAsyncDisposable
             AddTextArray(cmd, "tb", m.Select(x => x.TextBody));
             AddTextArray(cmd, "hb", m.Select(x => x.HtmlBody));
             AddTextArray(cmd, "u", m.Select(x => x.UnsubscribeUrl));
+            cmd.Parameters.Add(new NpgsqlParameter("d", NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Boolean) { Value = m.Select(x => x.ForDigest).ToArray() });
             await using var reader = await cmd.ExecuteReaderAsync(ct);
             while (await reader.ReadAsync(ct))
             {
@@ -269,6 +270,55 @@ public sealed class PostgresOutboxStore : IOutboxStore, IAsyncDisposable
         cmd.Parameters.AddWithValue("r", OutboxMail.NormalizeAddress(recipient));
         cmd.Parameters.AddWithValue("limit", limit);
         return await ReadRowsAsync(cmd, ct);
+    }
+
+    public async Task<IReadOnlyList<string>> ListFoldedRecipientsAsync(CancellationToken ct)
+    {
+        await using var cmd = _dataSource.CreateCommand("SELECT DISTINCT recipient FROM outbox WHERE state = 'folded' ORDER BY recipient");
+        var list = new List<string>();
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+        {
+            list.Add(reader.GetString(0));
+        }
+        return list;
+    }
+
+    public async Task<DigestTaken?> TakeDigestAsync(string recipient, DateTimeOffset cutoff, Func<IReadOnlyList<OutboxRow>, OutboxMail> compose, CancellationToken ct)
+    {
+        string r = OutboxMail.NormalizeAddress(recipient);
+        await using var conn = await _dataSource.OpenConnectionAsync(ct);
+        await using var tx = await conn.BeginTransactionAsync(ct);
+        // One digest writer per recipient at a time, cluster-wide: a second silo waits here, then finds
+        // the rows digested and writes nothing.
+        await using (var lockCmd = new NpgsqlCommand("SELECT pg_advisory_xact_lock(hashtext('digest:' || @r))", conn, tx))
+        {
+            lockCmd.Parameters.AddWithValue("r", r);
+            await lockCmd.ExecuteNonQueryAsync(ct);
+        }
+        List<OutboxRow> rows;
+        await using (var select = new NpgsqlCommand(
+            $"SELECT {Columns} FROM outbox WHERE state = 'folded' AND recipient = @r AND next_attempt_at < @cutoff ORDER BY id FOR UPDATE", conn, tx))
+        {
+            select.Parameters.AddWithValue("r", r);
+            select.Parameters.AddWithValue("cutoff", cutoff);
+            rows = await ReadRowsAsync(select, ct);
+        }
+        if (rows.Count == 0)
+        {
+            await tx.CommitAsync(ct);
+            return null;
+        }
+        var digest = await EnqueueAsync(tx, [compose(rows)], ct);
+        var ids = rows.Select(x => x.Id).ToArray();
+        await using (var update = new NpgsqlCommand("UPDATE outbox SET state = 'digested', sent_at = @now WHERE id = ANY(@ids)", conn, tx))
+        {
+            update.Parameters.AddWithValue("now", _time.GetUtcNow());
+            update.Parameters.AddWithValue("ids", ids);
+            await update.ExecuteNonQueryAsync(ct);
+        }
+        await tx.CommitAsync(ct);
+        return new DigestTaken(digest[0].Id, ids);
     }
 
     public async Task<OutboxCounts> CountAsync(CancellationToken ct)
