@@ -32,10 +32,12 @@ public sealed partial class RegressionChannelGrain(
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
+        // The first check waits a whole period too: a detection run right after every activation would add
+        // runs the schedule does not ask for (the persisted last run and ready dates carry over restarts).
         var period = options.Value.CheckPeriod;
         this.RegisterGrainTimer(static (g, ct) => g.CheckAsync(ct), this, new GrainTimerCreationOptions
         {
-            DueTime = period < TimeSpan.FromSeconds(10) ? period : TimeSpan.FromSeconds(10),
+            DueTime = period,
             Period = period,
             Interleave = false,
             KeepAlive = true,
