@@ -11,8 +11,14 @@ public interface IRegressionChannelGrain : IGrainWithStringKey
     /// <summary>Registers the channel's reminder (idempotent; the silo calls it at start).</summary>
     Task Start();
 
-    /// <summary>Reads the aggregates now and runs <paramref name="detectors"/> on every series, or on <paramref name="metric"/>'s only.</summary>
-    Task<ChannelDetectionResult> Detect(string? metric, ImmutableArray<string> detectors);
+    /// <summary>Reads the aggregates of the window that changed since the last read; returns the metrics they hold, sorted.</summary>
+    Task<ImmutableArray<string>> Refresh();
+
+    /// <summary>
+    /// Runs <paramref name="detectors"/> on the series of <paramref name="metrics"/> as last read (metrics the window does not
+    /// hold are skipped). Callers with many metrics pass them in slices, each call well inside the grain call timeout.
+    /// </summary>
+    Task<ChannelDetectionResult> Detect(ImmutableArray<string> metrics, ImmutableArray<string> detectors);
 
     /// <summary>When detection last ran and why.</summary>
     Task<ChannelDetectionStatus> GetStatus();

@@ -16,6 +16,7 @@ public sealed class ChannelTotals
 
     private readonly Dictionary<string, AggregateRead> _reads = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Dictionary<string, long>> _sent = new(StringComparer.Ordinal);
+    private string[]? _orderedKeys;
 
     /// <summary>The build dates of the window, oldest first.</summary>
     public ImmutableArray<DateOnly> Window { get; private set; } = ImmutableArray<DateOnly>.Empty;
@@ -52,6 +53,10 @@ public sealed class ChannelTotals
         {
             return;
         }
+        if (!_reads.ContainsKey(aggregateKey))
+        {
+            _orderedKeys = null;
+        }
         _reads[aggregateKey] = new AggregateRead(buildDate, totals.DataVersion, totals.Pings,
             totals.Metrics.ToDictionary(m => m.Metric, StringComparer.Ordinal));
     }
@@ -63,6 +68,7 @@ public sealed class ChannelTotals
         foreach (var key in _reads.Keys.Where(k => !keep.Contains(k)).ToList())
         {
             _reads.Remove(key);
+            _orderedKeys = null;
         }
         Window = window;
         var metrics = Metrics().ToHashSet(StringComparer.Ordinal);
@@ -89,8 +95,10 @@ public sealed class ChannelTotals
         _sent.TryGetValue(metric, out var sent);
         var manifest = ImmutableArray.CreateBuilder<PartStamp>();
         var parts = ImmutableArray.CreateBuilder<SeriesPart>();
-        foreach (var (key, read) in _reads.OrderBy(kv => kv.Key, StringComparer.Ordinal))
+        _orderedKeys ??= [.. _reads.Keys.Order(StringComparer.Ordinal)];
+        foreach (var key in _orderedKeys)
         {
+            var read = _reads[key];
             if (!read.Metrics.TryGetValue(metric, out var total))
             {
                 continue;

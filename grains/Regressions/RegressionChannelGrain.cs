@@ -51,10 +51,16 @@ public sealed partial class RegressionChannelGrain(
     // The reminder only brings the grain back after a restart or deactivation; the timer does the work.
     Task IRemindable.ReceiveReminder(string reminderName, TickStatus status) => Task.CompletedTask;
 
-    async Task<ChannelDetectionResult> IRegressionChannelGrain.Detect(string? metric, ImmutableArray<string> detectors)
+    async Task<ImmutableArray<string>> IRegressionChannelGrain.Refresh()
     {
         await RefreshAsync();
-        return await RunAsync(metric, detectors);
+        return _totals.Metrics();
+    }
+
+    Task<ChannelDetectionResult> IRegressionChannelGrain.Detect(ImmutableArray<string> metrics, ImmutableArray<string> detectors)
+    {
+        var held = _totals.Metrics().ToHashSet(StringComparer.Ordinal);
+        return RunAsync([.. metrics.Where(held.Contains).Distinct(StringComparer.Ordinal)], detectors);
     }
 
     Task<ChannelDetectionStatus> IRegressionChannelGrain.GetStatus() => Task.FromResult(new ChannelDetectionStatus
@@ -80,7 +86,7 @@ public sealed partial class RegressionChannelGrain(
             {
                 return;
             }
-            var result = await RunAsync(null, [.. o.Detectors]);
+            var result = await RunAsync(_totals.Metrics(), [.. o.Detectors]);
             s.LastRunAt = now;
             s.LastRunReason = decision.Reason;
             s.ReadyDates.UnionWith(decision.NewlyReady);
@@ -117,10 +123,8 @@ public sealed partial class RegressionChannelGrain(
         _totals.Retain(dates, aggregates.Select(a => a.Key));
     }
 
-    private async Task<ChannelDetectionResult> RunAsync(string? metric, ImmutableArray<string> detectors)
+    private async Task<ChannelDetectionResult> RunAsync(ImmutableArray<string> metrics, ImmutableArray<string> detectors)
     {
-        var all = _totals.Metrics();
-        var metrics = metric is null ? all : all.Contains(metric) ? [metric] : ImmutableArray<string>.Empty;
         var findings = new List<DetectedRegression>();
         var failures = new List<MetricFailure>();
         using var gate = new SemaphoreSlim(DetectConcurrency);

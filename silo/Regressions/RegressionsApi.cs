@@ -26,6 +26,9 @@ public static class RegressionsApi
     private static readonly string[] ListParameters = ["channel", "metric", "state", "detector", "from", "to"];
     private static readonly string[] DetectParameters = ["channel", "metric", "detector"];
 
+    /// <summary>Metrics per detection call: about a second of work each (docs/regressions.md, "Cost").</summary>
+    public const int DetectSlice = 100;
+
     /// <summary>A regression in the list (R).</summary>
     public sealed record RegressionItem(
         long Id, string Channel, string Metric, string BuildDate, string Detector, double Score, string Direction, string State,
@@ -140,11 +143,22 @@ public static class RegressionsApi
             }
             detectors = [detector];
         }
-        var result = await grains.GetGrain<IRegressionChannelGrain>(channel).Detect(NonEmpty(q["metric"]), detectors);
-        var findings = result.Findings.Select(f => new FindingItem(
+        var grain = grains.GetGrain<IRegressionChannelGrain>(channel);
+        var metrics = await grain.Refresh();
+        if (NonEmpty(q["metric"]) is { } metric)
+        {
+            metrics = metrics.Contains(metric) ? [metric] : [];
+        }
+        // In slices: a whole channel (thousands of metrics) takes longer than one grain call may.
+        var results = new List<ChannelDetectionResult>();
+        foreach (var slice in metrics.Chunk(DetectSlice))
+        {
+            results.Add(await grain.Detect([.. slice], detectors));
+        }
+        var findings = results.SelectMany(r => r.Findings).Select(f => new FindingItem(
             f.AlertId, f.Metric, MetricSeries.FormatBuildDate(f.BuildDate), f.Detector, f.Score, f.Direction,
             [.. f.ReferenceDates.Select(MetricSeries.FormatBuildDate)], f.New)).ToList();
-        return TypedResults.Json(new DetectionResponse(findings, [.. result.Failures.Select(f => new FailureItem(f.Metric, f.Error))]), Json);
+        return TypedResults.Json(new DetectionResponse(findings, [.. results.SelectMany(r => r.Failures).Select(f => new FailureItem(f.Metric, f.Error))]), Json);
     }
 
     private static RegressionItem Item(AlertRecord record)
