@@ -103,7 +103,4 @@ public sealed partial class RegressionSeriesGrain(
             await state.WriteStateAsync(cancellationToken);
         }
     }
-
-    [LoggerMessage(EventId = 5301, Level = LogLevel.Information, Message = "Regression recorded: {Key} (alert {AlertId}, score {Score})")]
-    private static partial void LogRecorded(ILogger logger, string key, long alertId, double score);
 }
