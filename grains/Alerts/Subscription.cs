@@ -60,6 +60,7 @@ public sealed record ExpiryParams(string? Metric, bool Mine);
 /// <param name="RelativeIncreasePct">Relative rule: percent increase over the previous version; null when absolute.</param>
 /// <param name="Days">The window: activity days (absolute) or days since release (relative).</param>
 /// <param name="MinUsageHours">Nothing fires below this many usage hours.</param>
+/// <param name="Content">Watch content-process crashes (from main pings) instead of main-process crashes (crash pings).</param>
 public sealed record CrashRateParams(
     string Channel,
     string? Version,
@@ -67,7 +68,8 @@ public sealed record CrashRateParams(
     double? Threshold,
     double? RelativeIncreasePct,
     int Days,
-    double MinUsageHours);
+    double MinUsageHours,
+    bool Content = false);
 
 /// <summary>A new subscription or the new contents of one (the store sets id and times).</summary>
 public sealed record SubscriptionInput(string Kind, SubscriptionParams Params, Delivery Delivery, int DigestHour, bool Paused);

@@ -55,6 +55,7 @@ public static class SubscriptionJson
             ["relative_increase_pct"] = c.RelativeIncreasePct,
             ["days"] = c.Days,
             ["min_usage_hours"] = c.MinUsageHours,
+            ["measure"] = c.Content ? "content" : "main",
         },
         AlertKinds.Sentry when p.SentryJson is { } s => JsonNode.Parse(s)!.AsObject(),
         _ => throw new ArgumentException($"parameters do not match kind '{kind}'"),
@@ -99,7 +100,7 @@ public static class SubscriptionJson
 
     private static SubscriptionParams ParseCrashRate(JsonElement p)
     {
-        Only(p, "channel", "version", "filters", "threshold", "relative_increase_pct", "days", "min_usage_hours");
+        Only(p, "channel", "version", "filters", "threshold", "relative_increase_pct", "days", "min_usage_hours", "measure");
         string channel = Name(p, "channel");
         string? version = p.TryGetProperty("version", out var v) && v.ValueKind != JsonValueKind.Null
             ? v.ValueKind == JsonValueKind.String && v.GetString() is { Length: > 0 and <= 40 } s && s.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '-')
@@ -114,7 +115,11 @@ public static class SubscriptionJson
             }
             foreach (var prop in f.EnumerateObject())
             {
-                if (prop.Value.ValueKind != JsonValueKind.String || prop.Name.Length is 0 or > 40 || prop.Value.GetString()!.Length is 0 or > 100)
+                if (!Crash.CrashDimensions.Names.Contains(prop.Name) || prop.Name == Crash.CrashDimensions.Channel)
+                {
+                    throw new ParamException($"params.filters.{prop.Name} is not a crash dimension (known: {string.Join(", ", Crash.CrashDimensions.Names.Where(n => n != Crash.CrashDimensions.Channel))})");
+                }
+                if (prop.Value.ValueKind != JsonValueKind.String || prop.Value.GetString()!.Length is 0 or > 100)
                 {
                     throw new ParamException($"params.filters.{prop.Name} must be a non-empty string");
                 }
@@ -149,7 +154,17 @@ public static class SubscriptionJson
         {
             throw new ParamException("params.min_usage_hours must be 0 or more");
         }
-        return new SubscriptionParams { CrashRate = new CrashRateParams(channel, version, filters, threshold, relative, (int)days, minHours) };
+        bool content = false;
+        if (p.TryGetProperty("measure", out var measure) && measure.ValueKind != JsonValueKind.Null)
+        {
+            content = measure.ValueKind == JsonValueKind.String ? measure.GetString() switch
+            {
+                "main" => false,
+                "content" => true,
+                _ => throw new ParamException("params.measure must be main (main-process crashes) or content (content-process crashes)"),
+            } : throw new ParamException("params.measure must be main (main-process crashes) or content (content-process crashes)");
+        }
+        return new SubscriptionParams { CrashRate = new CrashRateParams(channel, version, filters, threshold, relative, (int)days, minHours, content) };
     }
 
     private static SubscriptionParams ParseSentry(JsonElement p)

@@ -2,11 +2,16 @@ using System.Collections.Immutable;
 
 namespace Telemetry.Grains.Expiry;
 
-/// <summary>Who a mail is for: the list (every probe of the stage) or one owner (the probes they own).</summary>
+/// <summary>
+/// Who a mail is for: the list (every probe of the stage), or one person: an owner (the probes they
+/// own), a subscriber (the probes their expiry subscriptions match), or both at once.
+/// </summary>
 public enum MailAudience
 {
     List,
     Owner,
+    Subscriber,
+    OwnerAndSubscriber,
 }
 
 /// <summary>

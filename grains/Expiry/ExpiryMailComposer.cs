@@ -23,8 +23,11 @@ public sealed class ExpiryMailComposer
         this.cadenceDays = cadenceDays;
     }
 
-    /// <summary>Composes <paramref name="mail"/> as sent on <paramref name="asOf"/> (days left are counted from it).</summary>
-    public ComposedMail Compose(ExpiryMail mail, DateOnly asOf)
+    /// <summary>
+    /// Composes <paramref name="mail"/> as sent on <paramref name="asOf"/> (days left are counted from it);
+    /// <paramref name="footer"/> lines (links: unsubscribe, the portal) go before the closing line.
+    /// </summary>
+    public ComposedMail Compose(ExpiryMail mail, DateOnly asOf, IReadOnlyList<string>? footer = null)
     {
         ArgumentNullException.ThrowIfNull(mail);
         if (mail.Probes.IsEmpty)
@@ -32,7 +35,7 @@ public sealed class ExpiryMailComposer
             throw new ArgumentException("A mail without probes cannot be composed.", nameof(mail));
         }
 
-        return new ComposedMail(Subject(mail), Body(mail, asOf));
+        return new ComposedMail(Subject(mail), Body(mail, asOf, footer ?? []));
     }
 
     private static string Subject(ExpiryMail mail)
@@ -47,7 +50,7 @@ public sealed class ExpiryMailComposer
         return $"[Telemetry] {stage}: {count} {when}";
     }
 
-    private string Body(ExpiryMail mail, DateOnly asOf)
+    private string Body(ExpiryMail mail, DateOnly asOf, IReadOnlyList<string> footer)
     {
         var text = new MailText();
         var days = settings.DaysBefore(mail.Stage);
@@ -55,9 +58,14 @@ public sealed class ExpiryMailComposer
             ? $"This is the first notice, {days} days ahead, about Telemetry probes that are about to expire."
             : $"This is the final notice, {days} days ahead, about Telemetry probes that are about to expire. " +
               $"A first notice went out {settings.FirstNoticeDays} days ahead.");
-        text.AppendLine(mail.Audience == MailAudience.Owner
-            ? "You receive it because you are listed as an owner (alert_emails) of the probes below."
-            : "You receive it as a list that is told about every expiring probe.");
+        text.AppendLine(mail.Audience switch
+        {
+            MailAudience.Owner => "You receive it because you are listed as an owner (alert_emails) of the probes below.",
+            MailAudience.Subscriber => "You receive it because your probe expiry subscription matches the probes below.",
+            MailAudience.OwnerAndSubscriber =>
+                "You receive it because you are listed as an owner (alert_emails) of some of the probes below and your probe expiry subscription matches the others.",
+            _ => "You receive it as a list that is told about every expiring probe.",
+        });
         text.AppendLine();
         text.AppendLine("A probe stops recording in every build whose version is at or after its expires_in_version. " +
                         "The first such builds are the Nightly builds of that version, from the day Nightly moves to it: that day is the expiry date.");
@@ -89,6 +97,16 @@ public sealed class ExpiryMailComposer
         if (anyProjected)
         {
             text.AppendLine($"A projected date lies beyond the release calendar's last known version and assumes {cadenceDays} days per version.");
+        }
+
+        foreach (var line in footer)
+        {
+            text.AppendLine(line);
+        }
+
+        if (footer.Count > 0)
+        {
+            text.AppendLine();
         }
 
         text.AppendLine($"Sent for {Format(asOf)} by the Telemetry expiry schedule.");

@@ -50,8 +50,8 @@ public interface IOutboxStore
     Task<OutboxRetryResult> RetryFailedAsync(long id, DateTimeOffset now, CancellationToken ct);
 
     /// <summary>
-    /// The recipient's folded rows, oldest first: the input of their next digest. (Moving them on
-    /// once a digest lists them is the digest feature's step; docs/notifications.md, "Flood control".)
+    /// The recipient's folded rows, oldest first: the input of their next digest
+    /// (<see cref="TakeDigestAsync"/> moves them on; docs/alerts.md, "Digests").
     /// </summary>
     Task<IReadOnlyList<OutboxRow>> ListFoldedAsync(string recipient, int limit, CancellationToken ct);
 

@@ -31,6 +31,19 @@ public static class PersonAuth
         return payload[..bar];
     }
 
+    /// <summary>True when the request carries the valid session of an address in <c>Portal:AdminEmails</c>.</summary>
+    public static async Task<bool> IsAdminSessionAsync(HttpContext http)
+    {
+        var admins = http.RequestServices.GetRequiredService<Microsoft.Extensions.Options.IOptions<PortalOptions>>().Value.AdminEmails;
+        if (admins.Count == 0 || AdminTokens.BearerToken(http.Request) is not { } token)
+        {
+            return false;
+        }
+        var signer = await http.RequestServices.GetRequiredService<SigningKey>().GetAsync();
+        string? email = ReadSession(signer, token, http.RequestServices.GetRequiredService<TimeProvider>().GetUtcNow());
+        return email is not null && admins.Any(a => string.Equals(a.Trim(), email, StringComparison.OrdinalIgnoreCase));
+    }
+
     /// <summary>The address the endpoint filter of <see cref="RequirePerson{TBuilder}"/> found.</summary>
     public static string Email(this HttpContext context) =>
         context.Items[ItemKey] as string ?? throw new InvalidOperationException("the endpoint does not require a signed-in person");

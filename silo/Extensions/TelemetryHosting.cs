@@ -123,10 +123,12 @@ public static class TelemetryHosting
         }
         services.AddOutbox(cs);
         services.AddAlerts(builder.Configuration, cs);
+        services.AddCrashAlerts();
         builder.AddRegressions();
         services.AddSingleton<ProbeSnapshotCache>();
         services.AddSingleton<IProbeSnapshotSource>(sp => sp.GetRequiredService<ProbeSnapshotCache>());
         services.AddHostedService(sp => sp.GetRequiredService<ProbeSnapshotCache>());
+        services.AddExpiry(builder.Configuration);
         services.AddSingleton<IngestCounters>();
         services.AddSingleton<AggregationFeeder>();
         services.AddHostedService(sp => sp.GetRequiredService<AggregationFeeder>());
@@ -175,6 +177,8 @@ public static class TelemetryHosting
         app.MapAdminApi();
         app.MapOutboxApi();
         app.MapAlerts();
+        app.MapCrashAlertsApi();
+        app.MapExpiryApi();
         app.MapRegressionsApi();
         app.MapOperations();
         app.MapBenchEndpoints();

@@ -64,13 +64,16 @@ public sealed class AdminTokens
 
 public static class AdminEndpointExtensions
 {
-    /// <summary>Requires an admin bearer token on every endpoint of the group.</summary>
+    /// <summary>
+    /// Requires an admin bearer token on every endpoint of the group: one of <c>Admin:Tokens</c>, or the
+    /// session of a signed-in person listed in <c>Portal:AdminEmails</c> (docs/alerts.md, "Sign-in").
+    /// </summary>
     public static TBuilder RequireAdmin<TBuilder>(this TBuilder builder) where TBuilder : IEndpointConventionBuilder =>
         builder.AddEndpointFilter(async (ctx, next) =>
         {
             var tokens = ctx.HttpContext.RequestServices.GetRequiredService<AdminTokens>();
             int? status = tokens.Check(ctx.HttpContext.Request);
-            if (status is { } s)
+            if (status is { } s && !await Telemetry.Silo.Alerts.PersonAuth.IsAdminSessionAsync(ctx.HttpContext))
             {
                 return TypedResults.Problem(statusCode: s, title: s == 401 ? "admin token required" : "admin token not accepted");
             }

@@ -152,7 +152,8 @@ public sealed class AlertRulesTests
     [InlineData("crash_rate", """{"channel":"release"}""", "exactly one of threshold")]
     [InlineData("crash_rate", """{"channel":"release","threshold":2,"relative_increase_pct":10}""", "exactly one of threshold")]
     [InlineData("crash_rate", """{"channel":"release","threshold":2,"days":0}""", "params.days")]
-    [InlineData("crash_rate", """{"channel":"release","threshold":2,"filters":{"os":3}}""", "params.filters.os")]
+    [InlineData("crash_rate", """{"channel":"release","threshold":2,"filters":{"os_name":3}}""", "params.filters.os_name must be")]
+    [InlineData("crash_rate", """{"channel":"release","threshold":2,"filters":{"os":"Linux"}}""", "params.filters.os is not a crash dimension")]
     [InlineData("sentry", """{"project":"firefox","rules":["flood"]}""", "params.rules[0]")]
     [InlineData("weather", """{}""", "kind must be one of")]
     public void Bad_parameters_are_refused_naming_the_field(string kind, string json, string expected)
@@ -166,13 +167,13 @@ public sealed class AlertRulesTests
     [Fact]
     public void Parameters_get_their_defaults_and_survive_a_round_trip()
     {
-        using var doc = JsonDocument.Parse("""{"channel":"release","filters":{"os":"Windows_NT"},"threshold":2.5}""");
+        using var doc = JsonDocument.Parse("""{"channel":"release","filters":{"os_name":"Windows_NT"},"threshold":2.5}""");
         var (p, _) = SubscriptionJson.Parse(AlertKinds.CrashRate, doc.RootElement);
         var c = p!.CrashRate!;
         Assert.Equal((3, 1000.0, (string?)null, (double?)null), (c.Days, c.MinUsageHours, c.Version, c.RelativeIncreasePct));
         string json = SubscriptionJson.ToJson(AlertKinds.CrashRate, p).ToJsonString();
         Assert.Equal(c with { Filters = c.Filters }, SubscriptionJson.FromStored(AlertKinds.CrashRate, json).CrashRate! with { Filters = c.Filters });
-        Assert.Equal("Windows_NT", SubscriptionJson.FromStored(AlertKinds.CrashRate, json).CrashRate!.Filters["os"]);
+        Assert.Equal("Windows_NT", SubscriptionJson.FromStored(AlertKinds.CrashRate, json).CrashRate!.Filters["os_name"]);
     }
 
     [Fact]

@@ -83,6 +83,18 @@ public sealed partial class NotificationCoreSmtpTests
     }
 
     [Fact]
+    public async Task A_signed_in_administrator_may_use_the_admin_API_and_nobody_else_may()
+    {
+        await using var smtp = await MaildevServer.StartAsync();
+        await using var silo = await StartSiloAsync(smtp, "--Portal:AdminEmails:0=Boss@Example.org");
+        string boss = await SignInAsync(silo, smtp, "boss@example.org");
+        string ann = await SignInAsync(silo, smtp, "ann@example.org");
+        Assert.Equal(HttpStatusCode.OK, (await silo.Http.SendAsync(As(boss, HttpMethod.Get, "/api/outbox?state=sent"))).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await silo.Http.SendAsync(As(ann, HttpMethod.Get, "/api/outbox?state=sent"))).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await silo.Http.GetAsync("/api/outbox")).StatusCode);
+    }
+
+    [Fact]
     public async Task A_user_cannot_read_or_change_another_users_subscriptions()
     {
         await using var smtp = await MaildevServer.StartAsync();

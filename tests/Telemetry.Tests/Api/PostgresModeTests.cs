@@ -57,10 +57,10 @@ public sealed class ConcurrentMigrationTests(PostgresFixture pg)
         await conn.OpenAsync();
         await using var cmd = new NpgsqlCommand("""
             SELECT count(*) FROM information_schema.tables
-            WHERE table_schema = 'public' AND table_name IN ('landing', 'crash_aggregates', 'outbox', 'orleansquery', 'orleansstorage', 'orleansmembershiptable', 'orleansreminderstable')
+            WHERE table_schema = 'public' AND table_name IN ('landing', 'crash_aggregates', 'outbox', 'orleansquery', 'orleansstorage', 'orleansmembershiptable', 'orleansreminderstable', 'expiry_notices', 'expiry_runs')
             """, conn);
-        Assert.Equal(7L, (long)(await cmd.ExecuteScalarAsync())!);
+        Assert.Equal(9L, (long)(await cmd.ExecuteScalarAsync())!);
         await using var marks = new NpgsqlCommand("SELECT count(*) FROM telemetry_schema", conn);
-        Assert.Equal(3L, (long)(await marks.ExecuteScalarAsync())!);
+        Assert.Equal(5L, (long)(await marks.ExecuteScalarAsync())!);
     }
 }

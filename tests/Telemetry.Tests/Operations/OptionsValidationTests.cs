@@ -55,6 +55,7 @@ public sealed class OptionsValidationTests
     [InlineData("Crash:CountryHeader", "--Crash:CountryHeader=X Geo Country")]
     [InlineData("Crash:CountryHeader", "--Crash:CountryHeader=")]
     [InlineData("Crash:ProjectionSeconds", "--Crash:ProjectionSeconds=0")]
+    [InlineData("CrashAlerts:PeriodMinutes", "--CrashAlerts:PeriodMinutes=0")]
     [InlineData("Orleans:SiloPort", "--Orleans:SiloPort=0")]
     [InlineData("Orleans:GatewayPort", "--Orleans:GatewayPort=65536")]
     [InlineData("Orleans:GatewayPort", "--Orleans:SiloPort=21111", "--Orleans:GatewayPort=21111")]
@@ -139,5 +140,6 @@ public sealed class OptionsValidationTests
         _ = services.GetRequiredService<IOptions<AdminOptions>>().Value;
         _ = services.GetRequiredService<IOptions<CountryOptions>>().Value;
         _ = services.GetRequiredService<IOptions<CrashOptions>>().Value;
+        _ = services.GetRequiredService<IOptions<CrashAlertOptions>>().Value;
     }
 }
