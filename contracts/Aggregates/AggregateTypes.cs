@@ -232,6 +232,12 @@ public interface IAggregateGrain : IGrainWithStringKey
     /// <summary>Lists the dimension values seen in this aggregate.</summary>
     Task<FilterValues> GetFilters();
 
+    /// <summary>
+    /// Every metric summed over all other dimensions, or only the data version when it equals
+    /// <paramref name="knownDataVersion"/> (nothing changed since the caller's last read).
+    /// </summary>
+    Task<MetricTotals> GetMetricTotals(long knownDataVersion);
+
     /// <summary>Replaces the whole content (reprocessing); the batches listed per partition count as applied.</summary>
     Task Replace(AggregateDelta content, ImmutableDictionary<int, long> checkpoints);
 }

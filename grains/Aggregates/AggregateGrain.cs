@@ -98,6 +98,17 @@ public sealed partial class AggregateGrain(
         });
     }
 
+    Task<MetricTotals> IAggregateGrain.GetMetricTotals(long knownDataVersion)
+    {
+        var s = state.State;
+        long version = _salt + s.DataVersion;
+        if (version == knownDataVersion)
+        {
+            return Task.FromResult(new MetricTotals { DataVersion = version, Unchanged = true, Pings = s.Pings });
+        }
+        return Task.FromResult(new MetricTotals { DataVersion = version, Pings = s.Pings, Metrics = MetricTotalsBuilder.Sum(s.Series, s.Layouts) });
+    }
+
     async Task IAggregateGrain.Replace(AggregateDelta content, ImmutableDictionary<int, long> checkpoints)
     {
         var s = state.State;

@@ -124,6 +124,7 @@ public static class TelemetryHosting
         services.AddOutbox(cs);
         services.AddAlerts(builder.Configuration, cs);
         services.AddCrashAlerts();
+        builder.AddRegressions();
         services.AddSingleton<ProbeSnapshotCache>();
         services.AddSingleton<IProbeSnapshotSource>(sp => sp.GetRequiredService<ProbeSnapshotCache>());
         services.AddHostedService(sp => sp.GetRequiredService<ProbeSnapshotCache>());
@@ -178,6 +179,7 @@ public static class TelemetryHosting
         app.MapAlerts();
         app.MapCrashAlertsApi();
         app.MapExpiryApi();
+        app.MapRegressionsApi();
         app.MapOperations();
         app.MapBenchEndpoints();
         return app;

@@ -27,7 +27,7 @@ public static class Program
     {
         if (args.Length == 0)
         {
-            Console.Error.WriteLine("usage: Telemetry.Bench run [--key value ...] | detectors [--series N] [--seed S] | free-ports N | wait-ready URL SECONDS");
+            Console.Error.WriteLine("usage: Telemetry.Bench run [--key value ...] | detectors [--series N] [--seed S] | regressions cost|latency ... | free-ports N | wait-ready URL SECONDS");
             return 2;
         }
         try
@@ -47,6 +47,8 @@ public static class Program
                     return MicroBench.Run(args);
                 case "detectors":
                     return Detectors.DetectorBench.Run(args);
+                case "regressions":
+                    return await Regressions.RegressionBench.RunAsync(args);
                 case "run":
                     var options = BenchOptions.Parse(args.AsSpan(1));
                     return await new Runner(options).RunAsync();
