@@ -4,6 +4,9 @@ using Telemetry.Contracts.Crash;
 using Telemetry.Grains.Alerts;
 using Telemetry.Grains.Crash;
 
+using Microsoft.Extensions.Time.Testing;
+using Telemetry.Tests.Alerts;
+
 namespace Telemetry.Tests.Crash;
 
 /// <summary>
@@ -27,7 +30,7 @@ public sealed class CrashAlertEvaluatorTests
             data.Add(Day(day), Day(day), "nightly", "47.0a1", pings: 333, hoursEach: 2, crashes: day == 22 ? 4 : 3);
         }
         data.Add(Day(22), Day(22), "nightly", "47.0a1", pings: 1, hoursEach: 2, crashes: 0);
-        var publisher = new FakePublisher();
+        var publisher = new InMemoryAlertCore(new FakeTimeProvider(Now));
 
         var run = await Evaluate(data, publisher, Absolute(7, threshold: 4));
 
@@ -58,7 +61,7 @@ public sealed class CrashAlertEvaluatorTests
         var data = new CrashData();
         // 2,000 usage hours with no main-process crash and 20 content-process crashes: 10 per 1,000 hours.
         data.Add(Day(22), Day(22), "nightly", "47.0a1", pings: 1000, hoursEach: 2, crashes: 0, contentCrashes: 20);
-        var publisher = new FakePublisher();
+        var publisher = new InMemoryAlertCore(new FakeTimeProvider(Now));
         var content = Sub(8, new CrashRateParams("nightly", null, new Dictionary<string, string>(), 4, null, 3, 1000, Content: true));
 
         var run = await Evaluate(data, publisher, Absolute(7, threshold: 4), content);
@@ -77,7 +80,7 @@ public sealed class CrashAlertEvaluatorTests
     {
         var data = new CrashData();
         data.Add(Day(21), Day(21), "nightly", "47.0a1", pings: 1000, hoursEach: 2, crashes: crashes);
-        var publisher = new FakePublisher();
+        var publisher = new InMemoryAlertCore(new FakeTimeProvider(Now));
 
         var run = await Evaluate(data, publisher, Absolute(7, threshold: 4));
 
@@ -90,7 +93,7 @@ public sealed class CrashAlertEvaluatorTests
     {
         var data = new CrashData();
         data.Add(Day(22), Day(22), "nightly", "47.0a1", pings: 250, hoursEach: 2, crashes: 50); // 500 h at 100 per 1,000 h
-        var publisher = new FakePublisher();
+        var publisher = new InMemoryAlertCore(new FakeTimeProvider(Now));
 
         var run = await Evaluate(data, publisher, Absolute(7, threshold: 4, minUsageHours: 1000));
 
@@ -108,7 +111,7 @@ public sealed class CrashAlertEvaluatorTests
         // Outside it: crashes of the 19th submitted on the 20th, and today's crashes (usage still arriving).
         data.Add(Day(20), Day(19), "nightly", "47.0a1", pings: 0, hoursEach: 0, crashes: 500);
         data.Add(Day(23), Day(23), "nightly", "47.0a1", pings: 0, hoursEach: 0, crashes: 500);
-        var publisher = new FakePublisher();
+        var publisher = new InMemoryAlertCore(new FakeTimeProvider(Now));
 
         var run = await Evaluate(data, publisher, Absolute(1, threshold: 3), Absolute(2, threshold: 1.5));
 
@@ -126,7 +129,7 @@ public sealed class CrashAlertEvaluatorTests
         data.Add(Day(21), Day(21), "nightly", "47.0a1", pings: 9000, hoursEach: 2, crashes: 18, os: "Linux");      // 1 per 1,000 h
         data.Add(Day(21), Day(21), "nightly", "46.0a1", pings: 5000, hoursEach: 2, crashes: 0, os: "Windows_NT");
         data.Add(Day(21), Day(21), "beta", "46.0b9", pings: 1000, hoursEach: 2, crashes: 500, os: "Linux");
-        var publisher = new FakePublisher();
+        var publisher = new InMemoryAlertCore(new FakeTimeProvider(Now));
 
         var run = await Evaluate(data, publisher,
             Absolute(1, threshold: 5),                                                          // the channel: 38 / 30,000 h
@@ -147,7 +150,7 @@ public sealed class CrashAlertEvaluatorTests
     public async Task A_relative_rule_compares_the_newest_version_with_the_previous_over_the_same_days_since_release()
     {
         var data = Releases(newerHoursPerDay: 16_667, newerCrashesPerDay: 33); // 2.0 against 1.0 per 1,000 h
-        var publisher = new FakePublisher();
+        var publisher = new InMemoryAlertCore(new FakeTimeProvider(Now));
 
         var run = await Evaluate(data, publisher, Relative(9, pct: 20));
 
@@ -177,7 +180,7 @@ public sealed class CrashAlertEvaluatorTests
     {
         // 1,200 usage hours at 2.5 per 1,000 h: far above 1.0, but 3 crashes say little.
         var data = Releases(newerHoursPerDay: 400, newerCrashesPerDay: 1);
-        var publisher = new FakePublisher();
+        var publisher = new InMemoryAlertCore(new FakeTimeProvider(Now));
 
         var run = await Evaluate(data, publisher, Relative(9, pct: 20));
 
@@ -189,7 +192,7 @@ public sealed class CrashAlertEvaluatorTests
     public async Task A_relative_rule_does_not_fire_when_the_increase_is_within_the_percentage()
     {
         var data = Releases(newerHoursPerDay: 33_334, newerCrashesPerDay: 37); // 1.11 against 1.0 per 1,000 h, on plenty of data
-        var publisher = new FakePublisher();
+        var publisher = new InMemoryAlertCore(new FakeTimeProvider(Now));
 
         var run = await Evaluate(data, publisher, Relative(9, pct: 20));
 
@@ -205,7 +208,7 @@ public sealed class CrashAlertEvaluatorTests
         data.Add(Day(21, 10), Day(21, 10), "nightly", "46.0a1", pings: 50_000, hoursEach: 1, crashes: 500);  // 10.0 on its second
         data.Add(Day(22), Day(22), "nightly", "47.0a1", pings: 20_000, hoursEach: 1, crashes: 60);           // 3.0 on its first day
         data.Add(Day(23), Day(23), "nightly", "47.0a1", pings: 20_000, hoursEach: 1, crashes: 500);          // today: not yet counted
-        var publisher = new FakePublisher();
+        var publisher = new InMemoryAlertCore(new FakeTimeProvider(Now));
 
         var run = await Evaluate(data, publisher, Relative(9, pct: 50, days: 7));
 
@@ -222,7 +225,7 @@ public sealed class CrashAlertEvaluatorTests
         var data = Releases(newerHoursPerDay: 16_667, newerCrashesPerDay: 33);
         // A later version exists, but the subscription watches 47.0a1.
         data.Add(Day(22), Day(22), "nightly", "48.0a1", pings: 10_000, hoursEach: 1, crashes: 0);
-        var publisher = new FakePublisher();
+        var publisher = new InMemoryAlertCore(new FakeTimeProvider(Now));
 
         var run = await Evaluate(data, publisher, Relative(9, pct: 20, version: "47.0a1"), Relative(10, pct: 20));
 
@@ -239,7 +242,7 @@ public sealed class CrashAlertEvaluatorTests
         {
             data.Add(Day(day), Day(day), "nightly", "47.0a1", pings: 1000, hoursEach: 1, crashes: 10); // 10 per 1,000 h
         }
-        var publisher = new FakePublisher();
+        var publisher = new InMemoryAlertCore(new FakeTimeProvider(Now));
         var subscription = Absolute(7, threshold: 4, filters: new() { ["os_name"] = "Windows_NT" });
 
         var first = await Evaluate(data, publisher, subscription);
@@ -271,8 +274,8 @@ public sealed class CrashAlertEvaluatorTests
     {
         var data = new CrashData();
         data.Add(Day(22), Day(22), "nightly:x", "47.0a1", pings: 1000, hoursEach: 1, crashes: 10, os: "Windows NT&=", country: "DE");
-        var a = new FakePublisher();
-        var b = new FakePublisher();
+        var a = new InMemoryAlertCore(new FakeTimeProvider(Now));
+        var b = new InMemoryAlertCore(new FakeTimeProvider(Now));
 
         await Evaluate(data, a, Absolute(7, threshold: 4, channel: "nightly:x", filters: new() { ["os_name"] = "Windows NT&=", ["country"] = "DE" }));
         await Evaluate(data, b, Absolute(7, threshold: 4, channel: "nightly:x", filters: new() { ["country"] = "DE", ["os_name"] = "Windows NT&=" }));
@@ -286,7 +289,7 @@ public sealed class CrashAlertEvaluatorTests
     {
         var data = new CrashData();
         data.Add(Day(22), Day(22), "nightly", "47.0a1", pings: 1000, hoursEach: 1, crashes: 10);
-        var publisher = new FakePublisher { FailFor = 2 };
+        var publisher = new InMemoryAlertCore(new FakeTimeProvider(Now)) { FailFor = 2 };
 
         var run = await Evaluate(data, publisher,
             Absolute(1, threshold: 4, filters: new() { ["os"] = "Linux" }),
@@ -342,10 +345,10 @@ public sealed class CrashAlertEvaluatorTests
         UpdatedAt = Now.AddDays(-30),
     };
 
-    private static Task<CrashAlertRun> Evaluate(CrashData data, FakePublisher publisher, params Subscription[] subscriptions) =>
+    private static Task<CrashAlertRun> Evaluate(CrashData data, InMemoryAlertCore publisher, params Subscription[] subscriptions) =>
         Evaluate(data, publisher, Now, subscriptions);
 
-    private static Task<CrashAlertRun> Evaluate(CrashData data, FakePublisher publisher, DateTimeOffset now, params Subscription[] subscriptions) =>
+    private static Task<CrashAlertRun> Evaluate(CrashData data, InMemoryAlertCore publisher, DateTimeOffset now, params Subscription[] subscriptions) =>
         new CrashAlertEvaluator(data, publisher, Options).EvaluateAsync(subscriptions, now, CancellationToken.None);
 
     /// <summary>Crash aggregate rows by submission date and aggregate key, as the crash grains hold them.</summary>
@@ -393,63 +396,6 @@ public sealed class CrashAlertEvaluatorTests
         {
             var (date, _, _) = CrashStatNames.ParseGrainKey(aggregateKey);
             return Task.FromResult(_dates[DateOnly.Parse(date, System.Globalization.CultureInfo.InvariantCulture)][aggregateKey].ToImmutableArray());
-        }
-    }
-
-    /// <summary>The notification core's publishing promises (docs/alerts.md), kept in a list.</summary>
-    private sealed class FakePublisher : IAlertPublisher
-    {
-        public List<AlertRecord> Alerts { get; } = [];
-
-        /// <summary>Publishing for this subscription throws.</summary>
-        public long? FailFor { get; init; }
-
-        public Task<PublishResult> PublishAsync(AlertDraft draft, CancellationToken ct)
-        {
-            if (draft.Target.SubscriptionId == FailFor)
-            {
-                throw new InvalidOperationException("publisher down");
-            }
-            int same = Alerts.FindIndex(a => a.Key == draft.Key);
-            if (same >= 0)
-            {
-                var existing = Alerts[same];
-                if (existing.State != AlertState.Resolved)
-                {
-                    return Task.FromResult(new PublishResult(existing, false, false, 0));
-                }
-                Alerts[same] = existing with { State = AlertState.Regressed };
-                return Task.FromResult(new PublishResult(Alerts[same], false, true, 1));
-            }
-            var open = Alerts.FirstOrDefault(a => draft.GroupKey is not null && a.GroupKey == draft.GroupKey && AlertStates.IsOpen(a.State));
-            if (open is not null)
-            {
-                return Task.FromResult(new PublishResult(open, false, false, 0));
-            }
-            var record = new AlertRecord
-            {
-                Id = Alerts.Count + 1,
-                Kind = draft.Kind,
-                Key = draft.Key,
-                GroupKey = draft.GroupKey,
-                Title = draft.Title,
-                Summary = draft.Summary,
-                Target = draft.Target,
-                Owners = draft.Owners,
-                DetailsJson = draft.DetailsJson,
-                Notify = draft.Notify,
-                State = AlertState.New,
-                CreatedAt = Now,
-                UpdatedAt = Now,
-            };
-            Alerts.Add(record);
-            return Task.FromResult(new PublishResult(record, true, false, 1));
-        }
-
-        public void Resolve(long id)
-        {
-            int i = Alerts.FindIndex(a => a.Id == id);
-            Alerts[i] = Alerts[i] with { State = AlertState.Resolved };
         }
     }
 }

@@ -4,6 +4,8 @@ using Telemetry.Grains.Alerts;
 using Telemetry.Grains.Probes;
 using Telemetry.Grains.Regressions;
 
+using Telemetry.Tests.Alerts;
+
 namespace Telemetry.Tests.Regressions;
 
 /// <summary>
@@ -85,7 +87,7 @@ public sealed class RegressionRecordingTests
     [Fact]
     public async Task A_finding_is_published_once_and_reported_as_new_only_the_first_time()
     {
-        var store = new FakeAlertStore();
+        var store = new InMemoryAlertCore();
         var recorder = new RegressionRecorder(store, store);
         var known = new Dictionary<string, long>();
         var draft = RegressionAlerts.Draft("nightly", "GC_MS", Finding(), Owned, true);
@@ -103,7 +105,7 @@ public sealed class RegressionRecordingTests
     [Fact]
     public async Task A_resolved_regression_seen_again_by_a_series_that_lost_its_memory_is_not_reopened()
     {
-        var store = new FakeAlertStore();
+        var store = new InMemoryAlertCore();
         var draft = RegressionAlerts.Draft("nightly", "GC_MS", Finding(), Owned, true);
         await new RegressionRecorder(store, store).RecordAsync(draft.Key, () => draft, new Dictionary<string, long>(), CancellationToken.None);
         store.Resolve(draft.Key);
