@@ -23,7 +23,11 @@ public sealed record CdfComparison
     /// <summary>Kolmogorov–Smirnov distance: the largest |difference|.</summary>
     public required double Distance { get; init; }
 
-    /// <summary>The bucket edge where the largest difference lies.</summary>
+    /// <summary>
+    /// The decisive edge of the edge-by-edge test: where the difference is largest in standard
+    /// errors (not necessarily where it is largest, <see cref="Distance"/>, which is often in the middle
+    /// of the distribution, where the noise is largest too).
+    /// </summary>
     public required int Edge { get; init; }
 
     /// <summary>
