@@ -7,7 +7,7 @@
 # Everything listens on and targets 127.0.0.1 only.
 #
 # Knobs (environment):
-#   REGBENCH_RUNS=5              latency runs (each: its own metric and 10 build dates)
+#   REGBENCH_RUNS=5              latency runs (each: its own metric and 15 build dates)
 #   REGBENCH_PINGS=200           pings per build date (also the silo's Regressions:ReadyPings)
 #   REGBENCH_CHECK=00:00:05      the silo's Regressions:CheckPeriod
 #   REGBENCH_PARTS=ab            which parts to run

@@ -41,25 +41,6 @@ public sealed class RegressionSeriesTests
         Assert.Equal("changed", RegressionDirection.Changed.ToWireName());
     }
 
-    [Theory]
-    [InlineData(0.5, 0.9639)]
-    [InlineData(1.0, 0.2700)]
-    [InlineData(1.3581, 0.0500)]
-    [InlineData(1.6276, 0.0100)]
-    [InlineData(1.9495, 0.0010)]
-    public void KolmogorovSurvivalMatchesTables(double lambda, double expected)
-    {
-        Assert.Equal(expected, KolmogorovDistribution.Survival(lambda), 4);
-    }
-
-    [Fact]
-    public void KolmogorovSurvivalIsContinuousWhereTheFormulaChanges()
-    {
-        Assert.Equal(KolmogorovDistribution.Survival(1.1799999), KolmogorovDistribution.Survival(1.18), 6);
-        Assert.Equal(1, KolmogorovDistribution.Survival(0.01));
-        Assert.True(KolmogorovDistribution.Survival(6) < 1e-30);
-    }
-
     [Fact]
     public void TheReferenceIsTheMedianOfTheDatesAndOneOddDateDoesNotMoveIt()
     {

@@ -196,12 +196,13 @@ public sealed class SeriesFeedingTests
     [Fact]
     public void A_shift_fed_through_the_parts_is_found_at_its_build_date()
     {
-        // 12 build dates, two major versions each; from the 9th date on, a third of the samples move up a bucket.
+        // 16 build dates (the default detector measures day-to-day noise on at least 10 pairs of dates
+        // before a candidate), two major versions each; from the 13th date on, a third of the samples move up a bucket.
         var totals = new ChannelTotals();
-        for (int i = 0; i < 12; i++)
+        for (int i = 0; i < 16; i++)
         {
             var date = D1.AddDays(i);
-            bool shifted = i >= 8;
+            bool shifted = i >= 12;
             long[] a = shifted ? Counts((3, 2000), (4, 3000), (5, 4000), (6, 1000)) : Counts((3, 3000), (4, 4000), (5, 2000), (6, 1000));
             totals.Apply(Key("57", date), date, Totals(i + 1, 60, ("GC_MS", a, 60)));
             totals.Apply(Key("58", date), date, Totals(i + 100, 40, ("GC_MS", [.. a.Select(c => c / 2)], 40)));
@@ -212,9 +213,9 @@ public sealed class SeriesFeedingTests
         var findings = RegressionDetectors.Get("default").Detect(book.Build("nightly", "GC_MS"));
 
         var finding = Assert.Single(findings);
-        Assert.Equal(D1.AddDays(8), finding.BuildDate);
+        Assert.Equal(D1.AddDays(12), finding.BuildDate);
         Assert.Equal(RegressionDirection.Higher, finding.Direction);
-        Assert.Equal(15_000, book.Build("nightly", "GC_MS")[8].Total);
+        Assert.Equal(15_000, book.Build("nightly", "GC_MS")[12].Total);
     }
 
     private static void Feed(ChannelTotals totals, SeriesBook book)

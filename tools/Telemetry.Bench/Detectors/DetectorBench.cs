@@ -5,11 +5,12 @@ using Telemetry.Grains.Regressions;
 namespace Telemetry.Bench.Detectors;
 
 /// <summary>
-/// <c>detectors [--series N] [--seed S] [--dates D] [--list-false-alerts]</c>: generates N labelled
-/// synthetic series (docs/regressions.md, "The benchmark"), runs every detector on each, and prints
-/// one markdown table with the detectors side by side. Deterministic for a given seed, series count
-/// and dates. <c>--list-false-alerts</c> also lists every false alert with where it fell relative
-/// to the series' labelled change or event, for finding out why.
+/// <c>detectors [--series N] [--seed S] [--dates D] [--variant default|heavier] [--list-false-alerts] [--explain I]</c>:
+/// generates N labelled synthetic series (docs/regressions.md, "The benchmark"), runs every detector
+/// on each, and prints one markdown table with the detectors side by side, and what each detector
+/// cost per series. Deterministic for a given seed, series count, dates and variant.
+/// <c>--list-false-alerts</c> also lists every false alert with where it fell relative to the
+/// series' labelled change or event, for finding out why.
 /// </summary>
 public static class DetectorBench
 {
@@ -22,20 +23,27 @@ public static class DetectorBench
         bool listFalseAlerts = args.Contains("--list-false-alerts");
         args = [.. args.Where(a => a != "--list-false-alerts")];
         int explain = -1;
+        var variant = "default";
         for (int i = 1; i < args.Length; i++)
         {
             if (i + 1 >= args.Length)
             {
                 throw new BenchException($"option {args[i]} needs a value");
             }
-            int value = int.Parse(args[i + 1], CultureInfo.InvariantCulture);
-            switch (args[i++])
+            string option = args[i], text = args[++i];
+            if (option == "--variant")
+            {
+                variant = text;
+                continue;
+            }
+            int value = int.Parse(text, CultureInfo.InvariantCulture);
+            switch (option)
             {
                 case "--series": seriesCount = value; break;
                 case "--seed": seed = value; break;
                 case "--dates": dates = value; break;
                 case "--explain": explain = value; break;
-                default: throw new BenchException($"unknown option {args[i - 1]} (detectors [--series N] [--seed S] [--dates D])");
+                default: throw new BenchException($"unknown option {option} (detectors [--series N] [--seed S] [--dates D] [--variant default|heavier])");
             }
         }
         if (seriesCount is < 1 or > 100_000 || dates is < 40 or > 400)
@@ -44,7 +52,7 @@ public static class DetectorBench
         }
 
         IRegressionDetector[] detectors = [new CerberusDetector(), new DefaultDetector()];
-        var generator = new SyntheticSeriesGenerator(seed, dates);
+        var generator = new SyntheticSeriesGenerator(seed, dates, GeneratorSettings.Named(variant));
         if (explain >= 0)
         {
             Explain(generator.Generate(explain), detectors);
@@ -54,15 +62,24 @@ public static class DetectorBench
         var scores = new SeriesScore[seriesCount][];
         var findings = new IReadOnlyList<RegressionFinding>[seriesCount][];
         var clock = Stopwatch.StartNew();
+        var detectorTicks = new long[detectors.Length];
         Parallel.For(0, seriesCount, i =>
         {
             series[i] = generator.Generate(i);
-            findings[i] = [.. detectors.Select(d => d.Detect(series[i].Series))];
+            findings[i] = new IReadOnlyList<RegressionFinding>[detectors.Length];
+            for (int d = 0; d < detectors.Length; d++)
+            {
+                long start = Stopwatch.GetTimestamp();
+                findings[i][d] = detectors[d].Detect(series[i].Series);
+                Interlocked.Add(ref detectorTicks[d], Stopwatch.GetTimestamp() - start);
+            }
             scores[i] = [.. findings[i].Select(f => SeriesScore.Of(series[i], f))];
         });
 
         Console.WriteLine(FormattableString.Invariant(
-            $"Detector benchmark: seed {seed}, {seriesCount} series of {dates} build dates, {series.Sum(s => s.Changes.Length)} labelled changes; {clock.Elapsed.TotalSeconds:F0} s on {Environment.ProcessorCount} cores."));
+            $"Detector benchmark: seed {seed}, generator {variant}, {seriesCount} series of {dates} build dates, {series.Sum(s => s.Changes.Length)} labelled changes; {clock.Elapsed.TotalSeconds:F0} s on {Environment.ProcessorCount} cores."));
+        Console.WriteLine("Detection cost per series (time inside Detect, series run in parallel): " + string.Join(", ", detectors.Select((d, k) =>
+            FormattableString.Invariant($"{d.Name} {Stopwatch.GetElapsedTime(0, detectorTicks[k]).TotalMilliseconds / seriesCount:F2} ms"))) + ".");
         Console.WriteLine();
         Console.Write(new ScoreTable([.. detectors.Select(d => d.Name)], series, scores).ToMarkdown());
         if (listFalseAlerts)

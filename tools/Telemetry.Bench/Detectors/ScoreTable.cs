@@ -91,8 +91,10 @@ public sealed class ScoreTable(IReadOnlyList<string> detectors, IReadOnlyList<La
             d => F2(1000.0 * Enumerable.Range(0, series.Count).Sum(i => scores[i][d].FalseAlerts) / seriesDates));
         Line("false alerts on series without a regression (no change, spike, volume, layout, tiny shift)", d =>
             Enumerable.Range(0, series.Count).Where(i => !series[i].Scenario.IsRegression).Sum(i => scores[i][d].FalseAlerts).ToString(CultureInfo.InvariantCulture));
-        Line("false alerts after a labelled change's window (late or repeated alerts)", d =>
-            Enumerable.Range(0, series.Count).Where(i => series[i].Scenario.IsRegression).Sum(i => scores[i][d].FalseAlerts).ToString(CultureInfo.InvariantCulture));
+        Line("false alerts on series with a labelled change, before its date (early: blame builds that changed nothing)", d =>
+            Enumerable.Range(0, series.Count).Where(i => series[i].Scenario.IsRegression).Sum(i => scores[i][d].EarlyAlerts).ToString(CultureInfo.InvariantCulture));
+        Line("false alerts on series with a labelled change, after its window (late or repeated alerts)", d =>
+            Enumerable.Range(0, series.Count).Where(i => series[i].Scenario.IsRegression).Sum(i => scores[i][d].FalseAlerts - scores[i][d].EarlyAlerts).ToString(CultureInfo.InvariantCulture));
         Line($"no-change series with a false alert ({noChange.Count} series)",
             d => $"{noChange.Count(i => scores[i][d].FalseAlerts > 0)} ({Percent(noChange.Count(i => scores[i][d].FalseAlerts > 0), noChange.Count)})");
         Line("direction right, of the changes found", d =>
@@ -100,7 +102,12 @@ public sealed class ScoreTable(IReadOnlyList<string> detectors, IReadOnlyList<La
             var found = Enumerable.Range(0, series.Count).SelectMany(i => scores[i][d].Changes).Where(o => o.Found).ToList();
             return found.Count == 0 ? "—" : $"{found.Count(o => o.DirectionRight)}/{found.Count} ({Percent(found.Count(o => o.DirectionRight), found.Count)})";
         });
-        Line("repeated alerts on a found change", d =>
+        Line("found at the labelled date itself (delay 0), of the changes found", d =>
+        {
+            var found = Enumerable.Range(0, series.Count).SelectMany(i => scores[i][d].Changes).Where(o => o.Found).ToList();
+            return found.Count == 0 ? "—" : $"{found.Count(o => o.Delay == 0)}/{found.Count} ({Percent(found.Count(o => o.Delay == 0), found.Count)})";
+        });
+        Line("repeated alerts on a found change (more than one finding in its window)", d =>
             Enumerable.Range(0, series.Count).SelectMany(i => scores[i][d].Changes).Sum(o => o.Extra).ToString(CultureInfo.InvariantCulture));
     }
 

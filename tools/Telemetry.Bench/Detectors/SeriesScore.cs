@@ -6,9 +6,9 @@ namespace Telemetry.Bench.Detectors;
 /// <summary>
 /// One detector's findings on one labelled series, scored (docs/regressions.md, "Scoring"): a
 /// finding whose date lies in a labelled change's window finds it; every other finding is a
-/// false alert.
+/// false alert. <see cref="EarlyAlerts"/>: the false alerts dated before the series' first labelled change.
 /// </summary>
-public sealed record SeriesScore(ImmutableArray<ChangeOutcome> Changes, int FalseAlerts, int Dates)
+public sealed record SeriesScore(ImmutableArray<ChangeOutcome> Changes, int FalseAlerts, int Dates, int EarlyAlerts = 0)
 {
     public static SeriesScore Of(LabelledSeries labelled, IReadOnlyList<RegressionFinding> findings)
     {
@@ -32,7 +32,9 @@ public sealed record SeriesScore(ImmutableArray<ChangeOutcome> Changes, int Fals
             var first = positions[inWindow[0]];
             outcomes.Add(new ChangeOutcome(change, true, first.Index - change.Start, first.Confirmed - change.Start, first.Direction == change.Direction, inWindow.Count - 1));
         }
-        return new SeriesScore(outcomes.ToImmutable(), matched.Count(m => !m), labelled.Series.Count);
+        int firstChange = labelled.Changes.IsEmpty ? int.MaxValue : labelled.Changes.Min(c => c.Start);
+        int early = Enumerable.Range(0, positions.Count).Count(k => !matched[k] && positions[k].Index < firstChange);
+        return new SeriesScore(outcomes.ToImmutable(), matched.Count(m => !m), labelled.Series.Count, early);
     }
 
     /// <summary>The findings outside every labelled window, with their date index.</summary>

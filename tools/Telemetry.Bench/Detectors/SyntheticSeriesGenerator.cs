@@ -16,24 +16,6 @@ public sealed class SyntheticSeriesGenerator
 {
     public const int DefaultDates = 45;
 
-    /// <summary>Typical pings per build date range from this...</summary>
-    public const double MinimumBasePings = 50;
-
-    /// <summary>...to this, log-uniformly.</summary>
-    public const double MaximumBasePings = 50_000;
-
-    /// <summary>A ping holds 1 + Poisson(λ) samples with λ exponential of this mean per ping: 4 samples on average, a few pings with many.</summary>
-    public const double ExtraSamplesPerPing = 3;
-
-    /// <summary>
-    /// Standard deviation of the clients' own levels as a share of the log-value's; within a ping
-    /// the samples scatter by the rest, √(1 - 0.6²) = 0.8, so samples of one ping correlate by 0.36.
-    /// </summary>
-    public const double BetweenPingsShare = 0.6;
-
-    /// <summary>The population's mean moves by N(0, this) standard deviations from build date to build date without any code change.</summary>
-    public const double DayToDayWobble = 0.03;
-
     /// <summary>Pings per date vary by a log-normal factor of this standard deviation, and weekend builds get this factor of the weekday volume.</summary>
     public const double VolumeNoise = 0.2, WeekendVolume = 0.7;
 
@@ -80,12 +62,14 @@ public sealed class SyntheticSeriesGenerator
 
     private readonly int seed;
     private readonly int dates;
+    private readonly GeneratorSettings settings;
 
-    public SyntheticSeriesGenerator(int seed, int dates = DefaultDates)
+    public SyntheticSeriesGenerator(int seed, int dates = DefaultDates, GeneratorSettings? settings = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(dates, 40);
         this.seed = seed;
         this.dates = dates;
+        this.settings = settings ?? GeneratorSettings.Default;
     }
 
     public LabelledSeries Generate(int index)
@@ -97,7 +81,7 @@ public sealed class SyntheticSeriesGenerator
         double sd = rng.Uniform(family.SdLow, family.SdHigh);
         double basePings = scenario.Kind == ScenarioKind.TinyShift
             ? Math.Exp(rng.Uniform(Math.Log(20_000), Math.Log(50_000)))
-            : Math.Exp(rng.Uniform(Math.Log(MinimumBasePings), Math.Log(MaximumBasePings)));
+            : Math.Exp(rng.Uniform(Math.Log(settings.MinimumBasePings), Math.Log(settings.MaximumBasePings)));
         int sign = rng.Coin() ? 1 : -1;
         int change = rng.Integer(15, dates - 8);
         int driftLength = rng.Integer(10, 20);
@@ -123,8 +107,8 @@ public sealed class SyntheticSeriesGenerator
             double volume = scenario.Kind == ScenarioKind.VolumeChange && d >= change ? scenario.Size : 1;
             double pingsMean = basePings * volume * (d % 7 >= 5 ? WeekendVolume : 1) * Math.Exp(VolumeNoise * rng.Gaussian());
             long pings = Math.Max(5, (long)Math.Round(pingsMean));
-            double dayMean = logMedian + sd * DayToDayWobble * rng.Gaussian();
-            histograms.Add(new BuildDateHistogram(FirstDate.AddDays(d), layout.LowerBounds, Draw(rng, layout, state(d), dayMean, sd, pings), pings));
+            double dayMean = logMedian + sd * settings.DayToDayWobble * rng.Gaussian();
+            histograms.Add(new BuildDateHistogram(FirstDate.AddDays(d), layout.LowerBounds, Draw(rng, layout, state(d), dayMean, sd, pings, settings), pings));
         }
 
         var changes = ImmutableArray<LabelledChange>.Empty;
@@ -163,17 +147,17 @@ public sealed class SyntheticSeriesGenerator
     }
 
     /// <summary>One build date: every ping picks a component, gets its client level, then its samples.</summary>
-    private static ImmutableArray<long> Draw(SeededSampler rng, BucketLayout layout, State state, double dayMean, double sd, long pings)
+    private static ImmutableArray<long> Draw(SeededSampler rng, BucketLayout layout, State state, double dayMean, double sd, long pings, GeneratorSettings settings)
     {
         var logBounds = LogBounds(layout);
         var counts = new long[layout.BucketCount];
-        double between = sd * BetweenPingsShare;
-        double within = sd * Math.Sqrt(1 - BetweenPingsShare * BetweenPingsShare);
+        double between = sd * settings.BetweenPingsShare;
+        double within = sd * Math.Sqrt(1 - settings.BetweenPingsShare * settings.BetweenPingsShare);
         for (long p = 0; p < pings; p++)
         {
             double offset = state.Pick(rng.Uniform());
             double level = dayMean + sd * (state.MeanOffset + offset) + between * rng.Gaussian();
-            int samples = 1 + rng.Poisson(rng.Exponential(ExtraSamplesPerPing));
+            int samples = 1 + rng.Poisson(rng.Exponential(settings.ExtraSamplesPerPing));
             for (int s = 0; s < samples; s++)
             {
                 counts[IndexOf(logBounds, level + within * rng.Gaussian())]++;

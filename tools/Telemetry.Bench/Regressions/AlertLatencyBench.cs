@@ -12,15 +12,16 @@ namespace Telemetry.Bench.Regressions;
 /// <summary>
 /// <c>regressions latency --silo URL --maildev URL [--admin-token T] [--runs N] [--pings P] [--concurrency C]</c>: how long
 /// after the last ping of a shifted build date its alert mail is in the SMTP catcher (docs/benchmarks.md, "Regression
-/// alerts"). Each run has its own metric (owned by its own address) and its own 10 build dates: 8 alike, then 2 moved
-/// one bucket up (the default detector reports a shift once the next date confirms it). The first 9 dates are
-/// submitted and aggregated first; the clock starts at the 200 of the last ping of the 10th and reads, by polling
+/// alerts"). Each run has its own metric (owned by its own address) and its own 15 build dates: 12 alike (the default
+/// detector measures day-to-day noise on at least 10 pairs of dates before a candidate), then 3 moved one bucket up
+/// (it reports a shift once the two following dates confirm it). The first 14 dates are submitted and aggregated
+/// first; the clock starts at the 200 of the last ping of the 15th and reads, by polling
 /// every 50 ms: the aggregates API showing all of it, the regressions API listing the record, maildev holding the mail.
 /// The silo must run with <c>Regressions:ReadyPings</c> = P (a date is ready when complete), SMTP to the maildev.
 /// </summary>
 public static class AlertLatencyBench
 {
-    private const int Dates = 10, ShiftIndex = 8;
+    private const int Dates = 15, ShiftIndex = 12;
     private static readonly long[] Bounds = ExponentialBounds(1, 1000, 20);
     private static readonly TimeSpan Poll = TimeSpan.FromMilliseconds(50);
 
