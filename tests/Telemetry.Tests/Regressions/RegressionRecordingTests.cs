@@ -118,4 +118,36 @@ public sealed class RegressionRecordingTests
         Assert.Equal(AlertState.Resolved, store.ByKey(draft.Key).State);
         Assert.Equal(again.AlertId, forgetful[draft.Key]);
     }
+
+    [Fact]
+    public async Task A_drift_found_again_while_its_first_alert_is_open_is_recorded_but_mailed_only_once()
+    {
+        var core = new InMemoryAlertCore();
+        var recorder = new RegressionRecorder(core, core);
+        async Task<PublishResult> RecordAt(int days, RegressionDirection direction = RegressionDirection.Higher)
+        {
+            var finding = Finding(direction: direction) with { BuildDate = BuildDate.AddDays(days) };
+            var draft = RegressionAlerts.Draft("nightly", "GC_MS", finding, Owned, notify: true);
+            await recorder.RecordAsync(draft.Key, () => draft, new Dictionary<string, long>(), CancellationToken.None);
+            return new PublishResult(core.ByKey(draft.Key), true, false, 0);
+        }
+        int Mails() => core.Outbox.ListAsync(null, 100, null, default).GetAwaiter().GetResult().Rows.Count;
+
+        var first = await RecordAt(0);
+        Assert.Equal(2, Mails()); // both owners
+        var again = await RecordAt(3);
+        Assert.False(again.Alert.Notify);
+        Assert.Contains($"continues alert {first.Alert.Id}", again.Alert.Summary, StringComparison.Ordinal);
+        Assert.Equal(2, Mails());
+
+        await RecordAt(4, RegressionDirection.Lower); // the other way: news
+        Assert.Equal(4, Mails());
+        await RecordAt(20); // beyond two weeks of the first: news
+        Assert.Equal(6, Mails());
+
+        core.Resolve(first.Alert.Id);
+        core.Resolve(core.Alerts.Single(a => a.Target.OccurredOn == BuildDate.AddDays(20)).Id);
+        await RecordAt(5); // nothing open in that direction any more
+        Assert.Equal(8, Mails());
+    }
 }
