@@ -170,7 +170,14 @@ public static class SubscriptionJson
     private static SubscriptionParams ParseSentry(JsonElement p)
     {
         // The Sentry feature owns the rule thresholds; here: a project and known rule names.
-        Name(p, "project");
+        if (!p.TryGetProperty("project", out var pr) || pr.ValueKind != JsonValueKind.String || !Glob.IsValid(pr.GetString()))
+        {
+            throw new ParamException("params.project is required: a project name, or * for every project");
+        }
+        if (Sentry.SentryThresholds.FromParams(p).Error is { } thresholdError)
+        {
+            throw new ParamException(thresholdError);
+        }
         if (p.TryGetProperty("rules", out var rules) && rules.ValueKind != JsonValueKind.Null)
         {
             if (rules.ValueKind != JsonValueKind.Array)

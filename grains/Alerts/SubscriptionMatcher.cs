@@ -28,14 +28,15 @@ public static class SubscriptionMatcher
                     ? alert.Owners.Contains(s.Email, StringComparer.OrdinalIgnoreCase)
                     : e.Metric is not null && Glob.Matches(e.Metric, t.Subject));
             case AlertKinds.Sentry when s.Params.SentryJson is { } json:
-                return t.Subject is not null && string.Equals(SentryProject(json), t.Subject, StringComparison.OrdinalIgnoreCase);
+                return t.Subject is not null && SentryProject(json) is { } project && Glob.Matches(project, t.Subject);
             default:
                 return false;
         }
     }
 
     // REVIEW: Sentry rules (new-issue, top-issue, spike, regressed) and their thresholds are matched by
-    // the Sentry feature; until it lands a Sentry subscription matches every alert of its project.
+    // the Sentry feature; until it lands a Sentry subscription matches every alert of its project
+    // (a name, or * for every project).
     private static string? SentryProject(string json)
     {
         using var doc = JsonDocument.Parse(json);
