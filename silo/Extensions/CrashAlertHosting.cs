@@ -17,7 +17,9 @@ public static class CrashAlertHosting
         services.AddOptions<CrashAlertOptions>().BindConfiguration(CrashAlertOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<CrashAlertOptions>, CrashAlertOptionsValidator>();
         services.TryAddSingleton(TimeProvider.System);
-        services.AddHostedService<CrashAlertStarter>();
+        // Every silo makes sure the one evaluation reminder exists (the grain re-times it when the period changed).
+        services.AddGrainStarter("the crash-rate alert reminder",
+            sp => sp.GetRequiredService<IGrainFactory>().GetGrain<Telemetry.Contracts.Crash.ICrashAlertGrain>(Telemetry.Contracts.Crash.CrashAlertRun.GrainKey).Start());
         return services;
     }
 }

@@ -19,7 +19,8 @@ public static class RegressionHosting
             .PostConfigure<IConfiguration>(RegressionOptions.ApplyDefaults).ValidateOnStart();
         services.AddSingleton<IValidateOptions<RegressionOptions>, RegressionOptionsValidator>();
         services.TryAddSingleton(TimeProvider.System);
-        services.AddHostedService<RegressionStarter>();
+        services.AddGrainStarter("regression detection", sp => Task.WhenAll(sp.GetRequiredService<IOptions<RegressionOptions>>().Value.Channels
+            .Select(c => sp.GetRequiredService<IGrainFactory>().GetGrain<Telemetry.Contracts.Regressions.IRegressionChannelGrain>(c).Start())));
         return builder;
     }
 

@@ -134,7 +134,8 @@ public static class TelemetryHosting
         services.AddHostedService(sp => sp.GetRequiredService<AggregationFeeder>());
         services.AddSingleton<GroupCommitter>();
         services.AddHostedService(sp => sp.GetRequiredService<GroupCommitter>());
-        services.AddHostedService<PartitionStarter>();
+        services.AddGrainStarter("partitions", sp => Task.WhenAll(Enumerable.Range(0, sp.GetRequiredService<IOptions<IngestOptions>>().Value.Partitions)
+            .Select(p => sp.GetRequiredService<IGrainFactory>().GetGrain<Telemetry.Contracts.Ingest.IPartitionGrain>(p).Start())));
         services.AddSingleton<IngestStatsReporter>();
         services.AddHostedService(sp => sp.GetRequiredService<IngestStatsReporter>());
         services.AddHostedService<RetentionService>();

@@ -4,30 +4,6 @@ using Telemetry.Grains.Ingest;
 
 namespace Telemetry.Silo.Ingest;
 
-/// <summary>Activates every partition grain once the silo is up; they keep themselves alive with reminders.</summary>
-public sealed partial class PartitionStarter(IGrainFactory grains, IOptions<IngestOptions> options, ILogger<PartitionStarter> logger) : BackgroundService
-{
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        for (int attempt = 0; !stoppingToken.IsCancellationRequested; attempt++)
-        {
-            try
-            {
-                await Task.WhenAll(Enumerable.Range(0, options.Value.Partitions).Select(p => grains.GetGrain<IPartitionGrain>(p).Start()));
-                return;
-            }
-            catch (Exception e) when (e is not OperationCanceledException)
-            {
-                LogStartFailed(logger, attempt, e.Message);
-                await Task.Delay(TimeSpan.FromSeconds(2), stoppingToken);
-            }
-        }
-    }
-
-    [LoggerMessage(EventId = 1501, Level = LogLevel.Warning, Message = "Starting partitions failed (attempt {Attempt}): {Message}")]
-    private static partial void LogStartFailed(ILogger logger, int attempt, string message);
-}
-
 /// <summary>Deletes raw submissions older than <see cref="IngestOptions.RetentionDays"/>, hourly.</summary>
 public sealed partial class RetentionService(ILandingLog log, IGrainFactory grains, IOptions<IngestOptions> options, ILogger<RetentionService> logger) : BackgroundService
 {
