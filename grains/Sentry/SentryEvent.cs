@@ -1,39 +1,9 @@
 using System.Collections.Immutable;
 using System.Globalization;
 using System.Text.Json;
+using Telemetry.Contracts.Sentry;
 
 namespace Telemetry.Grains.Sentry;
-
-/// <summary>One stack frame of an event's first exception.</summary>
-public sealed record SentryFrame(string? Function, string? Module, int? LineNo, int? ColNo);
-
-/// <summary>
-/// The fields of a Sentry event the alerts use (docs/sentry.md, "Events"): Sentry's serialized event,
-/// camelCase, as it arrives from SQS or the webhook.
-/// </summary>
-public sealed record SentryEvent
-{
-    public required string EventId { get; init; }
-    public required DateTimeOffset DateReceived { get; init; }
-    public string? GroupId { get; init; }
-
-    /// <summary>The fingerprint list; the identity within its project is <see cref="Fingerprint"/>.</summary>
-    public required ImmutableArray<string> Fingerprints { get; init; }
-
-    /// <summary>The fingerprints joined by <c>:</c>.</summary>
-    public string Fingerprint => string.Join(':', Fingerprints);
-
-    public required string Message { get; init; }
-    public required string Project { get; init; }
-    public string? Module { get; init; }
-    public ImmutableArray<SentryFrame> Frames { get; init; } = [];
-    public string? Release { get; init; }
-    public string? Environment { get; init; }
-    public string? UserId { get; init; }
-    public ImmutableSortedDictionary<string, string> Tags { get; init; } = ImmutableSortedDictionary<string, string>.Empty;
-    public string? Level { get; init; }
-    public string? Platform { get; init; }
-}
 
 /// <summary>Why a message is not an event; the dead-letter store counts by these names.</summary>
 public static class SentryRejections

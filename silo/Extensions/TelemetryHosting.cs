@@ -13,6 +13,7 @@ using Telemetry.Silo.Ingest;
 using Telemetry.Silo.Notifications;
 using Telemetry.Silo.Operations;
 using Telemetry.Silo.Probes;
+using Telemetry.Silo.Sentry;
 using Telemetry.Silo.Storage;
 
 namespace Telemetry.Silo.Extensions;
@@ -124,6 +125,7 @@ public static class TelemetryHosting
         services.AddOutbox(cs);
         services.AddAlerts(builder.Configuration, cs);
         services.AddCrashAlerts();
+        services.AddSentry(cs);
         builder.AddRegressions();
         services.AddSingleton<ProbeSnapshotCache>();
         services.AddSingleton<IProbeSnapshotSource>(sp => sp.GetRequiredService<ProbeSnapshotCache>());
@@ -156,7 +158,7 @@ public static class TelemetryHosting
                 serviceVersion: typeof(TelemetryHosting).Assembly.GetName().Version?.ToString(),
                 serviceInstanceId: $"{Environment.MachineName}:{builder.Configuration.GetValue(ClusterSettings.Section + ":SiloPort", 11111)}"))
             .WithMetrics(m => m
-            .AddMeter(IngestCounters.MeterName, "Microsoft.Orleans")
+            .AddMeter(IngestCounters.MeterName, Telemetry.Grains.Sentry.SentryMetrics.MeterName, "Microsoft.Orleans")
             .AddPrometheusExporter());
         builder.WebHost.ConfigureKestrel(k =>
         {
@@ -179,6 +181,7 @@ public static class TelemetryHosting
         app.MapOutboxApi();
         app.MapAlerts();
         app.MapCrashAlertsApi();
+        app.MapSentryApi();
         app.MapExpiryApi();
         app.MapRegressionsApi();
         app.MapOperations();

@@ -1,4 +1,5 @@
 using System.Text;
+using Telemetry.Contracts.Sentry;
 using Telemetry.Grains.Sentry;
 
 namespace Telemetry.Tests.Sentry;
