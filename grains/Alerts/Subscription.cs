@@ -40,7 +40,7 @@ public sealed record SubscriptionParams
     public ExpiryParams? Expiry { get; init; }
     public CrashRateParams? CrashRate { get; init; }
 
-    /// <summary>Sentry parameters are kept as validated JSON until the Sentry rules land (their own typed record then).</summary>
+    /// <summary>Sentry parameters as validated JSON; <c>SentryRuleSet.From</c> reads them (project, rules, thresholds).</summary>
     public string? SentryJson { get; init; }
 }
 

@@ -34,9 +34,9 @@ public static class SubscriptionMatcher
         }
     }
 
-    // REVIEW: Sentry rules (new-issue, top-issue, spike, regressed) and their thresholds are matched by
-    // the Sentry feature; until it lands a Sentry subscription matches every alert of its project
-    // (a name, or * for every project).
+    // Sentry alerts are decided per subscription by the Sentry evaluator (its rules and thresholds,
+    // docs/sentry.md) and carry that subscription's id; this match by project covers a Sentry alert
+    // published without one.
     private static string? SentryProject(string json)
     {
         using var doc = JsonDocument.Parse(json);
