@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using MudBlazor.Services;
+using Telemetry.Portal.Auth;
 using Telemetry.Portal.Cluster;
 using Telemetry.Portal.Services;
 
@@ -45,6 +46,18 @@ public static class PortalExtensions
             .ValidateOnStart();
 
         services.AddSingleton<IOverviewSource, OverviewService>();
+
+        services.AddOptions<SiloApiOptions>().BindConfiguration(SiloApiOptions.Section)
+            .Validate(o => Uri.TryCreate(o.Url, UriKind.Absolute, out _), "Portal:Silo:Url must be an absolute URL, e.g. http://127.0.0.1:8080.")
+            .Validate(o => o.Timeout > TimeSpan.Zero, "Portal:Silo:Timeout must be positive.")
+            .ValidateOnStart();
+        services.AddHttpClient<SiloApi>((sp, http) =>
+        {
+            var o = sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<SiloApiOptions>>().Value;
+            http.BaseAddress = new Uri(o.Url);
+            http.Timeout = o.Timeout;
+        });
+        services.AddPortalAuth();
         return services;
     }
 
@@ -57,6 +70,7 @@ public static class PortalExtensions
         }
 
         app.UseStatusCodePagesWithReExecute("/not-found", createScopeForStatusCodePages: true);
+        app.UsePortalAuth();
         app.UseAntiforgery();
         app.MapStaticAssets();
         app.MapRazorComponents<TApp>().AddInteractiveServerRenderMode();
