@@ -47,8 +47,8 @@ public interface ISentryStore
     /// <summary>A marker such that every save that will ever get a marker at or below it has completed.</summary>
     Task<long> StableMarkerAsync(CancellationToken ct);
 
-    /// <summary>Issues whose latest save got a marker in (<paramref name="after"/>, <paramref name="upTo"/>].</summary>
-    Task<IReadOnlyList<SentryChange>> ChangedAsync(long after, long upTo, CancellationToken ct);
+    /// <summary>Issues whose latest save got a marker in (<paramref name="after"/>, <paramref name="upTo"/>], oldest marker first, at most <paramref name="limit"/>.</summary>
+    Task<IReadOnlyList<SentryChange>> ChangedAsync(long after, long upTo, int limit, CancellationToken ct);
 
     Task<long> AddDeadLetterAsync(string source, string reason, string body, DateTimeOffset at, CancellationToken ct);
 

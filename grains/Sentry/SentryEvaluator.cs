@@ -30,10 +30,20 @@ public sealed class SentryEvaluator(ISentryStore store, ISentryIssueAccess issue
 {
     public sealed record Outcome(ImmutableArray<SentryFiredAlert> Alerts, int IssuesExamined, long Marker, IReadOnlyList<SentryDecision> Decisions);
 
+    /// <summary>Changed issues one round takes at most; a longer backlog continues in the next round.</summary>
+    public const int MaxIssuesPerRound = 20_000;
+
+    /// <summary>Issue grains asked for their facts at once.</summary>
+    public const int FactsConcurrency = 32;
+
     public async Task<Outcome> EvaluateAsync(IReadOnlyList<Subscription> subscriptions, long afterMarker, DateTimeOffset now, bool dryRun, CancellationToken ct)
     {
         long upTo = await store.StableMarkerAsync(ct);
-        var changes = await store.ChangedAsync(afterMarker, upTo, ct);
+        var changes = await store.ChangedAsync(afterMarker, upTo, MaxIssuesPerRound, ct);
+        if (changes.Count == MaxIssuesPerRound)
+        {
+            upTo = changes[^1].Marker;
+        }
         var ruleSets = subscriptions.Select(SentryRuleSet.From).OfType<SentryRuleSet>().Where(r => r.Rules.Count > 0).ToList();
         if (ruleSets.Count == 0 || changes.Count == 0)
         {
@@ -43,22 +53,23 @@ public sealed class SentryEvaluator(ISentryStore store, ISentryIssueAccess issue
         var today = SentryIssue.Today(now);
         var rankings = new Dictionary<(string Project, int Days, int N), IReadOnlyList<IssueCount>>();
         var decisions = new List<SentryDecision>();
-        int examined = 0;
-        foreach (var change in changes)
+        var covered = changes
+            .Select(change => (Change: change, Covering: ruleSets.Where(r => r.Covers(change.Project)).OrderBy(r => r.SubscriptionId).ToList()))
+            .Where(x => x.Covering.Count > 0)
+            .ToList();
+        var allFacts = new SentryIssueFacts?[covered.Count];
+        await Parallel.ForEachAsync(Enumerable.Range(0, covered.Count), new ParallelOptions { MaxDegreeOfParallelism = FactsConcurrency, CancellationToken = ct },
+            async (i, _) => allFacts[i] = await issues.FactsAsync(covered[i].Change.Project, covered[i].Change.Fingerprint, now, eventDays));
+        for (int i = 0; i < covered.Count; i++)
         {
-            var covering = ruleSets.Where(r => r.Covers(change.Project)).ToList();
-            if (covering.Count == 0)
-            {
-                continue;
-            }
-            examined++;
-            var facts = await issues.FactsAsync(change.Project, change.Fingerprint, now, eventDays);
+            var (change, covering) = covered[i];
+            var facts = allFacts[i];
             if (facts is null || facts.State is SentryIssueStates.Muted or SentryIssueStates.Snoozed)
             {
                 continue;
             }
             var told = new HashSet<(string Rule, string Email)>();
-            foreach (var set in covering.OrderBy(r => r.SubscriptionId))
+            foreach (var set in covering)
             {
                 foreach (var rule in SentryRuleNames.All.Where(set.Rules.Contains))
                 {
@@ -109,7 +120,7 @@ public sealed class SentryEvaluator(ISentryStore store, ISentryIssueAccess issue
                 await issues.RecordNoticesAsync(byIssue.Key.Project, byIssue.Key.Fingerprint, [.. byIssue.Select(f => new SentryNotice(f.Rule, now, f.Recipients))]);
             }
         }
-        return new Outcome(fired, examined, upTo, decisions);
+        return new Outcome(fired, covered.Count, upTo, decisions);
     }
 
     private bool MayTellAgain(SentryNoticeCount? notice, DateTimeOffset now) =>

@@ -109,7 +109,7 @@ public sealed class MemorySentryStore(Serializer serializer) : ISentryStore
         }
     }
 
-    public Task<IReadOnlyList<SentryChange>> ChangedAsync(long after, long upTo, CancellationToken ct)
+    public Task<IReadOnlyList<SentryChange>> ChangedAsync(long after, long upTo, int limit, CancellationToken ct)
     {
         lock (_gate)
         {
@@ -117,6 +117,7 @@ public sealed class MemorySentryStore(Serializer serializer) : ISentryStore
                 .Where(kv => kv.Value.Marker > after && kv.Value.Marker <= upTo)
                 .OrderBy(kv => kv.Value.Marker)
                 .Select(kv => new SentryChange(kv.Key.Item1, kv.Key.Item2, kv.Value.Marker))
+                .Take(limit)
                 .ToList());
         }
     }

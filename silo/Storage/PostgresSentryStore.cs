@@ -148,11 +148,12 @@ public sealed class PostgresSentryStore(string connectionString, Serializer seri
         return marker;
     }
 
-    public async Task<IReadOnlyList<SentryChange>> ChangedAsync(long after, long upTo, CancellationToken ct)
+    public async Task<IReadOnlyList<SentryChange>> ChangedAsync(long after, long upTo, int limit, CancellationToken ct)
     {
         await using var conn = await _dataSource.OpenConnectionAsync(ct);
         await using var cmd = new NpgsqlCommand(
-            "SELECT project, fingerprint, change_marker FROM sentry_issues WHERE change_marker > @a AND change_marker <= @b ORDER BY change_marker", conn);
+            "SELECT project, fingerprint, change_marker FROM sentry_issues WHERE change_marker > @a AND change_marker <= @b ORDER BY change_marker LIMIT @l", conn);
+        cmd.Parameters.AddWithValue("l", limit);
         cmd.Parameters.AddWithValue("a", after);
         cmd.Parameters.AddWithValue("b", upTo);
         var rows = new List<SentryChange>();

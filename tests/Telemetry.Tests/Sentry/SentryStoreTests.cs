@@ -91,16 +91,19 @@ public sealed class SentryStoreTests(PostgresFixture fixture)
         await SaveAsync(store, "a", 1);
         await SaveAsync(store, "b", 1);
         long m1 = await store.StableMarkerAsync(default);
-        Assert.Equal(["a", "b"], (await store.ChangedAsync(m0, m1, default)).Select(c => c.Fingerprint));
+        Assert.Equal(["a", "b"], (await store.ChangedAsync(m0, m1, 1000, default)).Select(c => c.Fingerprint));
         await SaveAsync(store, "a", 1);
         long m2 = await store.StableMarkerAsync(default);
-        Assert.Equal(["a"], (await store.ChangedAsync(m1, m2, default)).Select(c => c.Fingerprint));
-        Assert.Empty(await store.ChangedAsync(m2, m2, default));
+        Assert.Equal(["a"], (await store.ChangedAsync(m1, m2, 1000, default)).Select(c => c.Fingerprint));
+        Assert.Empty(await store.ChangedAsync(m2, m2, 1000, default));
 
         // Many saves at once: every one lands below the next stable marker.
         await Task.WhenAll(Enumerable.Range(0, 20).Select(i => SaveAsync(store, $"c{i}", 1)));
         long m3 = await store.StableMarkerAsync(default);
-        Assert.Equal(20, (await store.ChangedAsync(m2, m3, default)).Count);
+        Assert.Equal(20, (await store.ChangedAsync(m2, m3, 1000, default)).Count);
+        // A limited read takes the oldest changes first: the next read continues after the last one.
+        var firstFive = await store.ChangedAsync(m2, m3, 5, default);
+        Assert.Equal(15, (await store.ChangedAsync(firstFive[^1].Marker, m3, 1000, default)).Count);
     }
 
     [Theory]
