@@ -49,7 +49,7 @@ trap 'exit 130' INT TERM
 ROOT="$(pwd)"
 case "$RUN_DIR" in /*) LOG_DIR="$RUN_DIR" ;; *) LOG_DIR="$ROOT/$RUN_DIR" ;; esac
 # The silo's console goes to this terminal and to its log; $! is the silo itself, so Ctrl-C stops it.
-(cd silo/bin/Release/net10.0 && exec dotnet Telemetry.Silo.dll --urls "$SILO_URL" "${orleans_args[@]}" "$@") \
+(cd silo/bin/Release/net10.0 && exec dotnet Telemetry.Silo.dll --urls "$SILO_URL" --Portal:BaseUrl="$PORTAL_URL" "${orleans_args[@]}" "$@") \
   > >(tee "$LOG_DIR/silo.log") 2>&1 &
 pids+=($!)
 for _ in $(seq 1 120); do
@@ -59,7 +59,7 @@ for _ in $(seq 1 120); do
 done
 curl -fs "$SILO_URL/health/ready" >/dev/null 2>&1 || { echo "silo did not become ready; see $RUN_DIR/silo.log" >&2; exit 1; }
 
-(cd "$ROOT/portal" && exec dotnet bin/Release/net10.0/Telemetry.Portal.dll --urls "$PORTAL_URL" "${orleans_args[@]}") \
+(cd "$ROOT/portal" && exec dotnet bin/Release/net10.0/Telemetry.Portal.dll --urls "$PORTAL_URL" --Portal:Silo:Url="$SILO_URL" "${orleans_args[@]}") \
   > "$LOG_DIR/portal.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 1 60); do
@@ -82,7 +82,7 @@ Telemetry.Orleans is running ($mode).
   OpenAPI document   $SILO_URL/openapi/v1.json
   Metrics            $SILO_URL/metrics
   Orleans dashboard  $SILO_URL/dashboard/
-  Portal             $PORTAL_URL/
+  Portal             $PORTAL_URL/   (sign in at $PORTAL_URL/signin: the link is printed here)
   Admin token        $Admin__Tokens__0
   Read token         $Aggregates__ReadTokens__0   (restricted channels, e.g. release)
 Both tokens are in $RUN_DIR/tokens: '. $RUN_DIR/tokens' sets ADMIN_TOKEN and READ_TOKEN in a shell.
