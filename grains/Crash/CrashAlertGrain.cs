@@ -33,13 +33,11 @@ public sealed partial class CrashAlertGrain(
     {
         // Registering again would restart the period: every silo start would push the next evaluation back.
         int minutes = options.Value.PeriodMinutes;
-        if (state.State.ReminderPeriodMinutes == minutes && await this.GetReminder(ReminderName) is not null)
+        if (await PeriodicReminder.EnsureAsync(this, ReminderName, minutes, state.State.ReminderPeriodMinutes))
         {
-            return;
+            state.State.ReminderPeriodMinutes = minutes;
+            await state.WriteStateAsync();
         }
-        await this.RegisterOrUpdateReminder(ReminderName, options.Value.Period, options.Value.Period);
-        state.State.ReminderPeriodMinutes = minutes;
-        await state.WriteStateAsync();
     }
 
     Task<CrashAlertRun> ICrashAlertGrain.Evaluate() => EvaluateAsync(CancellationToken.None);

@@ -43,13 +43,11 @@ public sealed partial class SentryEvaluatorGrain(
     async Task ISentryEvaluatorGrain.Start()
     {
         int minutes = options.Value.EvaluationMinutes;
-        if (state.State.ReminderPeriodMinutes == minutes && await this.GetReminder(ReminderName) is not null)
+        if (await PeriodicReminder.EnsureAsync(this, ReminderName, minutes, state.State.ReminderPeriodMinutes))
         {
-            return;
+            state.State.ReminderPeriodMinutes = minutes;
+            await state.WriteStateAsync();
         }
-        await this.RegisterOrUpdateReminder(ReminderName, TimeSpan.FromMinutes(minutes), TimeSpan.FromMinutes(minutes));
-        state.State.ReminderPeriodMinutes = minutes;
-        await state.WriteStateAsync();
     }
 
     Task<SentryEvaluation> ISentryEvaluatorGrain.Evaluate(bool dryRun) => RoundAsync(dryRun, advanceOnDryRun: false);

@@ -50,8 +50,11 @@ public sealed class SentryIssueDay
 /// </summary>
 public sealed class SentryIssue
 {
-    /// <summary>How many recent event ids are kept to recognise a redelivery after a day's count became a sketch.</summary>
+    /// <summary>At least this many recent event ids are kept to recognise a redelivery after a day's count became a sketch.</summary>
     public const int RecentIdCapacity = 2000;
+
+    /// <summary>The oldest ids are dropped this many at a time, not one per event (each drop shifts the list).</summary>
+    private const int RecentIdSlack = 256;
     public const int MaxHistory = 200;
     public const int MaxAlerts = 200;
     public const int MaxReleases = 500;
@@ -63,6 +66,7 @@ public sealed class SentryIssue
     private readonly HashSet<string> _recent;
     private readonly int _exactLimit;
     private readonly int _retentionDays;
+    private long _prunedAtMinute = long.MinValue;
 
     public SentryIssue(SentryIssueHeader header, IEnumerable<SentryIssueDay> days, int exactLimit, int retentionDays)
     {
@@ -75,6 +79,10 @@ public sealed class SentryIssue
 
     public static SentryIssue Empty(string project, string fingerprint, int exactLimit, int retentionDays) =>
         new(new SentryIssueHeader { Project = project, Fingerprint = fingerprint }, [], exactLimit, retentionDays);
+
+    /// <summary>The issue as a store gave it back, or a new one when the store has none.</summary>
+    public static SentryIssue FromStored(StoredSentryIssue? stored, string project, string fingerprint, int exactLimit, int retentionDays) =>
+        stored is null ? Empty(project, fingerprint, exactLimit, retentionDays) : new(stored.Header, stored.Days, exactLimit, retentionDays);
 
     public SentryIssueHeader Header { get; }
 
@@ -174,7 +182,7 @@ public sealed class SentryIssue
     {
         Header.RecentIds.Add(id);
         _recent.Add(id);
-        if (Header.RecentIds.Count > RecentIdCapacity)
+        if (Header.RecentIds.Count > RecentIdCapacity + RecentIdSlack)
         {
             int drop = Header.RecentIds.Count - RecentIdCapacity;
             foreach (var old in Header.RecentIds.Take(drop))
@@ -187,6 +195,13 @@ public sealed class SentryIssue
 
     private void Prune(DateTimeOffset now)
     {
+        // Everything pruned is older than a minute boundary: once per minute of the clock is enough.
+        long minuteNow = now.ToUnixTimeSeconds() / 60;
+        if (minuteNow == _prunedAtMinute)
+        {
+            return;
+        }
+        _prunedAtMinute = minuteNow;
         long oldestMinute = (now - MinuteSpan).ToUnixTimeSeconds() / 60;
         long oldestHour = (now - HourSpan).ToUnixTimeSeconds() / 3600;
         foreach (var m in Header.Minutes.Keys.Where(m => m < oldestMinute).ToList())

@@ -22,10 +22,7 @@ public sealed class SentryIssueGrain(ISentryStore store, IOptions<SentryOptions>
     {
         var (project, fingerprint) = SentryIssueKey.Parse(this.GetPrimaryKeyString());
         var o = options.Value;
-        var stored = await store.LoadAsync(project, fingerprint, ct);
-        _issue = stored is null
-            ? SentryIssue.Empty(project, fingerprint, o.ExactDistinctLimit, o.RetentionDays)
-            : new SentryIssue(stored.Header, stored.Days, o.ExactDistinctLimit, o.RetentionDays);
+        _issue = SentryIssue.FromStored(await store.LoadAsync(project, fingerprint, ct), project, fingerprint, o.ExactDistinctLimit, o.RetentionDays);
         _stale = false;
     }
 

@@ -37,8 +37,7 @@ public sealed class SentryEvaluatorTests
     {
         public async Task<SentryIssue> LoadAsync(string project, string fingerprint)
         {
-            var stored = await store.LoadAsync(project, fingerprint, default);
-            return stored is null ? SentryIssue.Empty(project, fingerprint, 1000, 91) : new SentryIssue(stored.Header, stored.Days, 1000, 91);
+            return SentryIssue.FromStored(await store.LoadAsync(project, fingerprint, default), project, fingerprint, 1000, 91);
         }
 
         public async Task SaveAsync(SentryIssue issue)

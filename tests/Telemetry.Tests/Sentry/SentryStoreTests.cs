@@ -32,8 +32,7 @@ public sealed class SentryStoreTests(PostgresFixture fixture)
 
     private static async Task SaveAsync(ISentryStore store, string fingerprint, int events, int daysBack = 0, int users = 0, string project = "default")
     {
-        var stored = await store.LoadAsync(project, fingerprint, default);
-        var issue = stored is null ? SentryIssue.Empty(project, fingerprint, 1000, 91) : new SentryIssue(stored.Header, stored.Days, 1000, 91);
+        var issue = SentryIssue.FromStored(await store.LoadAsync(project, fingerprint, default), project, fingerprint, 1000, 91);
         int start = issue.Header.RecentIds.Count;
         for (int i = 0; i < events; i++)
         {
