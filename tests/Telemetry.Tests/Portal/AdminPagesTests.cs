@@ -300,7 +300,7 @@ public sealed class AdminPagesTests : BunitContext, IAsyncLifetime
         var reasons = page.FindAll("[data-testid=reject-reason]");
         Assert.Equal([("bad_json", "12"), ("empty", "3")],
             reasons.Select(r => (r.GetAttribute("data-reason"), r.QuerySelector("[data-testid=reject-count]")!.TextContent.Trim())).ToList());
-        Assert.Contains("80.0%", reasons[0].TextContent);
+        Assert.Contains("80.0 %", reasons[0].TextContent);
         Assert.Equal("doc-1/main/Firefox/57.0/release/20171101000000", page.Find("[data-testid=reject-sample-path]").TextContent.Trim());
         Assert.Contains("not json at all", page.Find("[data-testid=reject-sample]").TextContent);
         Assert.Contains("No recent sample.", reasons[1].TextContent);
