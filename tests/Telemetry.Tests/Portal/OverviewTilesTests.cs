@@ -76,8 +76,8 @@ public sealed class OverviewTilesTests : BunitContext, IAsyncLifetime
         Assert.Equal(["1,520 · TypeError: x is undefined", "12 · NetworkError"], page.FindAll("[data-testid=tile-errors-line]").Select(e => e.TextContent.Trim()).ToList());
         Assert.Equal("2.35", Text(page, "tile-crash-value"));
         Assert.Equal(["release: 2.35 (2026-11-30)", "nightly: 7.10 (2026-11-29)"], page.FindAll("[data-testid=tile-crash-line]").Select(e => e.TextContent.Trim()).ToList());
-        Assert.Equal("3 pending", Text(page, "tile-outbox-value"));
-        Assert.Equal("2 failed: open to retry", Text(page, "tile-outbox-caption"));
+        Assert.Equal("3", Text(page, "tile-outbox-value"));
+        Assert.Equal("pending · 2 failed: open to retry", Text(page, "tile-outbox-caption"));
         Assert.Equal("session-ada", _tiles.Viewers[0]?.Token);
         Assert.True(_tiles.Viewers[0]?.IsAdmin);
     }

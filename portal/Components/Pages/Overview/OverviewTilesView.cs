@@ -14,7 +14,7 @@ public static class OverviewTilesView
     [
         Single("regressions", "Open regressions", "/regressions", tiles.OpenRegressions,
             n => n == 0 ? "None open: nothing new, acknowledged or regressed" : "New, acknowledged or regressed"),
-        Single("expiring", "Probes expiring in 6 weeks", "/expiring", tiles.ExpiringSoon,
+        Single("expiring", "Expiring in 6 weeks", "/expiring", tiles.ExpiringSoon,
             n => n == 0 ? "No probe expires in the next 42 days" : "Within the next 42 days, not yet expired"),
         Errors(tiles.TopErrors),
         Crash(tiles.CrashRates),
@@ -46,7 +46,7 @@ public static class OverviewTilesView
 
     private static LinkedTile Crash(TileResult<IReadOnlyList<ChannelCrashRate>> result)
     {
-        const string Title = "Crash rate per channel";
+        const string Title = "Crash rates";
         if (result.Problem is { } problem)
         {
             return Failed("crash", Title, "/crash-rates", problem);
@@ -75,8 +75,8 @@ public static class OverviewTilesView
         }
         var c = result.Value!;
         string plus = c.Capped ? "+" : "";
-        return new LinkedTile("outbox", Title, "/admin/outbox", $"{Format.Count(c.Pending)}{plus} pending",
-            c.Failed == 0 ? "No failed mail" : $"{Format.Count(c.Failed)}{plus} failed: open to retry", c.Failed > 0, []);
+        return new LinkedTile("outbox", Title, "/admin/outbox", $"{Format.Count(c.Pending)}{plus}",
+            c.Failed == 0 ? "pending · no failed mail" : $"pending · {Format.Count(c.Failed)}{plus} failed: open to retry", c.Failed > 0, []);
     }
 
     private static LinkedTile Failed(string key, string title, string href, string problem) =>
