@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using MudBlazor.Services;
 using Telemetry.Portal.Auth;
 using Telemetry.Portal.Cluster;
@@ -50,6 +51,7 @@ public static class PortalExtensions
         services.AddOptions<SiloApiOptions>().BindConfiguration(SiloApiOptions.Section)
             .Validate(o => Uri.TryCreate(o.Url, UriKind.Absolute, out _), "Portal:Silo:Url must be an absolute URL, e.g. http://127.0.0.1:8080.")
             .Validate(o => o.Timeout > TimeSpan.Zero, "Portal:Silo:Timeout must be positive.")
+            .Validate(o => o.ProbeInterval >= TimeSpan.FromSeconds(1), "Portal:Silo:ProbeInterval must be at least 1 second.")
             .ValidateOnStart();
         services.AddHttpClient<SiloApi>((sp, http) =>
         {
@@ -58,6 +60,18 @@ public static class PortalExtensions
             http.Timeout = o.Timeout;
         });
         services.AddPortalAuth();
+
+        // Admin pages, overview tiles and the unreachable banner (docs/portal.md).
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton<SiloReachability>();
+        services.AddHostedService<SiloHealthProbe>();
+        services.AddOptions<PortalAdminOptions>().BindConfiguration(PortalAdminOptions.Section)
+            .Validate(o => o.JobPollInterval >= TimeSpan.FromMilliseconds(200), "Portal:Admin:JobPollInterval must be at least 200 ms.")
+            .Validate(o => string.IsNullOrWhiteSpace(o.DashboardUrl) || Uri.TryCreate(o.DashboardUrl, UriKind.Absolute, out _),
+                "Portal:Admin:DashboardUrl must be an absolute URL, e.g. http://127.0.0.1:8080/dashboard/.")
+            .ValidateOnStart();
+        services.AddTransient<IAdminSource, SiloAdminSource>();
+        services.AddTransient<IOverviewTilesSource, OverviewTilesService>();
         return services;
     }
 
