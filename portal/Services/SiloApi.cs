@@ -14,6 +14,12 @@ public sealed class SiloApiOptions
     public string Url { get; set; } = "http://127.0.0.1:8080";
 
     public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>
+    /// A read token of the silo's <c>Aggregates:ReadTokens</c>, sent with the aggregates explorer's reads so it can
+    /// show restricted channels; empty = restricted channels answer "not allowed".
+    /// </summary>
+    public string? ReadToken { get; set; }
 }
 
 /// <summary>The silo answered with an error; <see cref="Message"/> is the readable part of its answer.</summary>

@@ -1,0 +1,22 @@
+using System.Net;
+
+namespace Telemetry.Portal.Services;
+
+/// <summary>What a page says when a read from the silo failed: a title and a sentence a person can act on.</summary>
+public sealed record SiloReadProblem(string Title, string Message, bool Unreachable)
+{
+    /// <summary>
+    /// Turns a failure into words: the silo's own reason for an error answer, a plain "cannot be reached"
+    /// when it is down, and a generic sentence (details in the log) for anything unexpected.
+    /// </summary>
+    public static SiloReadProblem From(Exception exception, string what) => exception switch
+    {
+        SiloApiException { Status: HttpStatusCode.ServiceUnavailable or HttpStatusCode.GatewayTimeout } e =>
+            new SiloReadProblem("Silo unreachable", $"The {what} could not be loaded: {e.Message}.", Unreachable: true),
+        SiloApiException { Status: HttpStatusCode.Forbidden } =>
+            new SiloReadProblem("Not allowed", $"The silo refused to show the {what}: this channel needs a read token (Portal:Silo:ReadToken) or a sign-in.", Unreachable: false),
+        SiloApiException e =>
+            new SiloReadProblem($"The {what} could not be loaded", $"The silo answered: {e.Message}.", Unreachable: false),
+        _ => new SiloReadProblem($"The {what} could not be loaded", "Something unexpected went wrong. The details are in the portal's log.", Unreachable: false),
+    };
+}
