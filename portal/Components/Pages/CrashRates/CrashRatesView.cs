@@ -48,9 +48,9 @@ public sealed class CrashRatesView
         };
     }
 
-    /// <summary>A group's name: its values in dimension order ("nightly 45.0a1"), or "all" without grouping.</summary>
+    /// <summary>A group's name: its channel, then its other values in dimension order ("nightly 45.0a1"), or "all" without grouping.</summary>
     public static string Name(IReadOnlyDictionary<string, string> group) =>
         group.Count == 0
             ? "all"
-            : string.Join(" ", CrashRateFilters.Dimensions.Where(group.ContainsKey).Select(d => group[d]));
+            : string.Join(" ", CrashRateFilters.Dimensions.Where(group.ContainsKey).OrderBy(d => d == "channel" ? 0 : 1).Select(d => group[d]));
 }
