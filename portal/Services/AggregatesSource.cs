@@ -80,7 +80,7 @@ public sealed class AggregatesSource(SiloApi api, IOptions<SiloApiOptions> optio
         {
             return null;
         }
-        ImmutableArray<string> List(string name) => [.. RegressionsSource.Array(f, name).Select(v => v.ToString())];
+        ImmutableArray<string> List(string name) => [.. SiloJson.Array(f, name).Select(v => v.ToString())];
         return new AggregateFilterOptions(List("metric"), List("application"), List("architecture"), List("os"), List("child"));
     }
 
@@ -120,17 +120,17 @@ public sealed class AggregatesSource(SiloApi api, IOptions<SiloApiOptions> optio
         {
             return null;
         }
-        var buckets = RegressionsSource.Array(r, "buckets").ToList();
+        var buckets = SiloJson.Array(r, "buckets").ToList();
         ImmutableArray<double>? bounds = buckets.All(b => b.ValueKind == JsonValueKind.Number) ? [.. buckets.Select(b => b.GetDouble())] : null;
         return new AggregateResult(
             [.. buckets.Select(b => b.ValueKind == JsonValueKind.Number ? b.GetDouble().ToString(CultureInfo.InvariantCulture) : b.ToString())],
             bounds,
-            RegressionsSource.Text(r, "kind") ?? "",
-            RegressionsSource.Text(r, "description"),
-            [.. RegressionsSource.Array(r, "data").Select(d => new AggregateEntry(
+            SiloJson.Text(r, "kind") ?? "",
+            SiloJson.Text(r, "description"),
+            [.. SiloJson.Array(r, "data").Select(d => new AggregateEntry(
                 d.GetProperty("date").ToString(),
-                RegressionsSource.Text(d, "label") ?? "",
-                [.. RegressionsSource.Array(d, "histogram").Select(v => v.GetDouble())],
+                SiloJson.Text(d, "label") ?? "",
+                [.. SiloJson.Array(d, "histogram").Select(v => v.GetDouble())],
                 d.TryGetProperty("count", out var c) && c.ValueKind == JsonValueKind.Number ? c.GetInt64() : 0,
                 d.TryGetProperty("sum", out var s) && s.ValueKind == JsonValueKind.Number ? s.GetDouble() : 0))]);
     }

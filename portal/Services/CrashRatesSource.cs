@@ -36,7 +36,7 @@ public sealed class CrashRatesSource(SiloApi api) : ICrashRatesSource
         }
         var json = await api.GetAsync(path, bearer: null, cancellationToken)
             ?? throw new SiloApiException(System.Net.HttpStatusCode.NotFound, "the silo has no crash-rates route");
-        return [.. RegressionsSource.Array(json, "rows").Select(Read)];
+        return [.. SiloJson.Array(json, "rows").Select(Read)];
     }
 
     private static CrashRateRow Read(JsonElement r)
@@ -54,7 +54,7 @@ public sealed class CrashRatesSource(SiloApi api) : ICrashRatesSource
         var (mainLow, mainHigh) = Interval(r, "main_crash_rate_ci95");
         var (contentLow, contentHigh) = Interval(r, "content_crash_rate_ci95");
         return new CrashRateRow(
-            RegressionsSource.Text(r, "date") ?? "", group,
+            SiloJson.Text(r, "date") ?? "", group,
             (long)(Number(r, "ping_count") ?? 0), Number(r, "usage_hours") ?? 0,
             (long)(Number(r, "main_crashes") ?? 0), (long)(Number(r, "content_crashes") ?? 0),
             Number(r, "main_crash_rate"), mainLow, mainHigh,

@@ -26,15 +26,15 @@ public sealed class ExpiringSource(SiloApi api) : IExpiringSource
         var json = await api.GetAsync(path, bearer: null, cancellationToken)
             ?? throw new SiloApiException(System.Net.HttpStatusCode.NotFound, "the silo has no expiring-probes route");
         return new ExpiringList(
-            RegressionsSource.Text(json, "as_of") ?? "",
+            SiloJson.Text(json, "as_of") ?? "",
             json.TryGetProperty("within_days", out var w) && w.ValueKind == JsonValueKind.Number ? w.GetInt32() : withinDays,
-            [.. RegressionsSource.Array(json, "probes").Select(p => new ExpiringProbe(
-                RegressionsSource.Text(p, "name") ?? "",
-                RegressionsSource.Text(p, "expires_in_version") ?? "",
-                RegressionsSource.Text(p, "expiry_date") ?? "",
+            [.. SiloJson.Array(json, "probes").Select(p => new ExpiringProbe(
+                SiloJson.Text(p, "name") ?? "",
+                SiloJson.Text(p, "expires_in_version") ?? "",
+                SiloJson.Text(p, "expiry_date") ?? "",
                 p.TryGetProperty("days_left", out var d) && d.ValueKind == JsonValueKind.Number ? d.GetInt32() : 0,
                 p.TryGetProperty("expired", out var e) && e.ValueKind == JsonValueKind.True,
                 p.TryGetProperty("projected", out var pr) && pr.ValueKind == JsonValueKind.True,
-                [.. RegressionsSource.Array(p, "owners").Select(o => o.GetString() ?? "")]))]);
+                [.. SiloJson.Array(p, "owners").Select(o => o.GetString() ?? "")]))]);
     }
 }

@@ -78,12 +78,12 @@ public sealed class RegressionsSource(SiloApi api, IAggregatesSource aggregates)
         }
         return new RegressionDetail(
             ReadRow(r),
-            [.. Array(r, "buckets").Select(b => b.ValueKind == JsonValueKind.Number ? b.GetDouble().ToString(CultureInfo.InvariantCulture) : b.ToString())],
-            [.. Array(r, "candidate").Select(v => v.GetDouble())],
-            [.. Array(r, "reference").Select(v => v.GetDouble())],
-            Text(r, "description"),
-            [.. Array(r, "history").Select(h => new RegressionHistoryEntry(
-                Time(h, "at") ?? default, Text(h, "by") ?? "", Text(h, "action") ?? "", Text(h, "state") ?? "", Text(h, "comment"), Text(h, "bug")))]);
+            [.. SiloJson.Array(r, "buckets").Select(b => b.ValueKind == JsonValueKind.Number ? b.GetDouble().ToString(CultureInfo.InvariantCulture) : b.ToString())],
+            [.. SiloJson.Array(r, "candidate").Select(v => v.GetDouble())],
+            [.. SiloJson.Array(r, "reference").Select(v => v.GetDouble())],
+            SiloJson.Text(r, "description"),
+            [.. SiloJson.Array(r, "history").Select(h => new RegressionHistoryEntry(
+                SiloJson.Time(h, "at") ?? default, SiloJson.Text(h, "by") ?? "", SiloJson.Text(h, "action") ?? "", SiloJson.Text(h, "state") ?? "", SiloJson.Text(h, "comment"), SiloJson.Text(h, "bug")))]);
     }
 
     public async Task ActAsync(long id, RegressionAction action, string bearer, CancellationToken cancellationToken) =>
@@ -158,24 +158,15 @@ public sealed class RegressionsSource(SiloApi api, IAggregatesSource aggregates)
 
     private static RegressionRow ReadRow(JsonElement r) => new(
         r.GetProperty("id").GetInt64(),
-        Text(r, "channel") ?? "",
-        Text(r, "metric") ?? "",
-        Text(r, "build_date") ?? "",
-        Text(r, "detector") ?? "",
+        SiloJson.Text(r, "channel") ?? "",
+        SiloJson.Text(r, "metric") ?? "",
+        SiloJson.Text(r, "build_date") ?? "",
+        SiloJson.Text(r, "detector") ?? "",
         r.TryGetProperty("score", out var s) && s.ValueKind == JsonValueKind.Number ? s.GetDouble() : 0,
-        Text(r, "direction") ?? "",
-        Text(r, "state") ?? "",
-        [.. Array(r, "owners").Select(o => o.GetString() ?? "")],
-        [.. Array(r, "reference_dates").Select(o => o.ToString())],
-        Time(r, "snoozed_until"),
-        Time(r, "detected_at"));
-
-    internal static string? Text(JsonElement e, string name) =>
-        e.TryGetProperty(name, out var v) && v.ValueKind is not (JsonValueKind.Null or JsonValueKind.Undefined) ? v.ToString() : null;
-
-    internal static DateTimeOffset? Time(JsonElement e, string name) =>
-        Text(e, name) is { } t && DateTimeOffset.TryParse(t, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at) ? at : null;
-
-    internal static IEnumerable<JsonElement> Array(JsonElement e, string name) =>
-        e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Array ? v.EnumerateArray() : [];
+        SiloJson.Text(r, "direction") ?? "",
+        SiloJson.Text(r, "state") ?? "",
+        [.. SiloJson.Array(r, "owners").Select(o => o.GetString() ?? "")],
+        [.. SiloJson.Array(r, "reference_dates").Select(o => o.ToString())],
+        SiloJson.Time(r, "snoozed_until"),
+        SiloJson.Time(r, "detected_at"));
 }

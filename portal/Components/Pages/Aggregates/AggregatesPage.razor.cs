@@ -33,6 +33,9 @@ public sealed partial class AggregatesPage : ComponentBase
     private string[] _evolutionLabels = [];
     private List<ChartSeries<double>> _compareSeries = [];
 
+    /// <summary>What a 403 means here: a restricted channel (Aggregates:RestrictedChannels) read without the token.</summary>
+    public const string ReadTokenHint = "this channel is restricted; the portal needs Portal:Silo:ReadToken set to one of the silo's Aggregates:ReadTokens";
+
     [Inject] private IAggregatesSource Source { get; set; } = default!;
     [Inject] private NavigationManager Navigation { get; set; } = default!;
     [Inject] private ILogger<AggregatesPage> Logger { get; set; } = default!;
@@ -78,7 +81,7 @@ public sealed partial class AggregatesPage : ComponentBase
             {
                 DataPagesLog.LoadFailed(Logger, "aggregates", e);
             }
-            _problem = SiloReadProblem.From(e, "aggregates");
+            _problem = SiloReadProblem.From(e, "aggregates", ReadTokenHint);
         }
         finally
         {

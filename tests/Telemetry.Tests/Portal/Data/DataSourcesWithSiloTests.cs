@@ -48,7 +48,7 @@ public sealed class DataSourcesWithSiloTests
 
         var refused = await Assert.ThrowsAsync<SiloApiException>(() => withoutToken.HistogramsAsync(query, CancellationToken.None));
         Assert.Equal(HttpStatusCode.Forbidden, refused.Status);
-        Assert.Contains("Portal:Silo:ReadToken", SiloReadProblem.From(refused, "aggregates").Message);
+        Assert.Contains("Portal:Silo:ReadToken", SiloReadProblem.From(refused, "aggregates", AggregatesPage.ReadTokenHint).Message);
         Assert.Null(await withToken.HistogramsAsync(query with { Dates = ["20130101"] }, CancellationToken.None));
 
         // The other sources read their routes' JSON without complaint.
