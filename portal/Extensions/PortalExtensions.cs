@@ -52,6 +52,8 @@ public static class PortalExtensions
             .Validate(o => Uri.TryCreate(o.Url, UriKind.Absolute, out _), "Portal:Silo:Url must be an absolute URL, e.g. http://127.0.0.1:8080.")
             .Validate(o => o.Timeout > TimeSpan.Zero, "Portal:Silo:Timeout must be positive.")
             .Validate(o => o.ProbeInterval >= TimeSpan.FromSeconds(1), "Portal:Silo:ProbeInterval must be at least 1 second.")
+            .Validate(o => string.IsNullOrEmpty(o.ReadToken) || (o.ReadToken.Length >= 16 && !o.ReadToken.Any(char.IsWhiteSpace)),
+                "Portal:Silo:ReadToken must be one of the silo's Aggregates:ReadTokens: at least 16 characters, no whitespace.")
             .ValidateOnStart();
         services.AddHttpClient<SiloApi>((sp, http) =>
         {
@@ -59,6 +61,10 @@ public static class PortalExtensions
             http.BaseAddress = new Uri(o.Url);
             http.Timeout = o.Timeout;
         });
+        services.AddScoped<IAggregatesSource, AggregatesSource>();
+        services.AddScoped<IRegressionsSource, RegressionsSource>();
+        services.AddScoped<IExpiringSource, ExpiringSource>();
+        services.AddScoped<ICrashRatesSource, CrashRatesSource>();
         services.AddPortalAuth();
 
         // Admin pages, overview tiles and the unreachable banner (docs/portal.md).

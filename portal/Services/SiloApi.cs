@@ -17,6 +17,11 @@ public sealed class SiloApiOptions
 
     /// <summary>How often the portal checks that the silo answers, for the unreachable banner. Default 5 s.</summary>
     public TimeSpan ProbeInterval { get; set; } = TimeSpan.FromSeconds(5);
+    /// <summary>
+    /// A read token of the silo's <c>Aggregates:ReadTokens</c>, sent with the aggregates explorer's reads so it can
+    /// show restricted channels; empty = restricted channels answer "not allowed".
+    /// </summary>
+    public string? ReadToken { get; set; }
 }
 
 /// <summary>The silo answered with an error; <see cref="Message"/> is the readable part of its answer.</summary>
