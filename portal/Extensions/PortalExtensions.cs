@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using MudBlazor.Services;
 using Telemetry.Portal.Auth;
 using Telemetry.Portal.Cluster;
@@ -57,6 +58,10 @@ public static class PortalExtensions
             http.BaseAddress = new Uri(o.Url);
             http.Timeout = o.Timeout;
         });
+        services.AddTransient<IErrorsSource, ErrorsService>();
+        services.AddTransient<ISubscriptionsSource, SubscriptionsService>();
+        services.AddTransient<IAlertsSource, AlertsService>();
+        services.TryAddSingleton(TimeProvider.System);
         services.AddPortalAuth();
         return services;
     }
