@@ -87,7 +87,8 @@ public sealed class AlertMail(string portalBaseUrl, IUnsubscribeLinks links)
         return new OutboxMail(key, recipient, MailKinds.Digest, subject, body.ToString(), UnsubscribeUrl: unsubscribes.Count == 1 ? unsubscribes[0] : null);
     }
 
-    private static long? AlertIdOf(string key)
+    /// <summary>The alert an outbox key of <see cref="MailKey"/> names (<c>alert:{id}</c>, <c>alert:{id}:{n}</c>); null for other mail (digests, expiry notices).</summary>
+    public static long? AlertIdOf(string key)
     {
         if (!key.StartsWith("alert:", StringComparison.Ordinal))
         {

@@ -67,6 +67,13 @@ public interface IOutboxStore
     /// </summary>
     Task<DigestTaken?> TakeDigestAsync(string recipient, DateTimeOffset cutoff, Func<IReadOnlyList<OutboxRow>, OutboxMail> compose, CancellationToken ct);
 
+    /// <summary>
+    /// The newest <paramref name="limit"/> rows addressed to <paramref name="recipient"/> (any state), newest
+    /// first: what a person was sent or is about to be sent. Only that recipient's rows, whatever the case
+    /// of the address given.
+    /// </summary>
+    Task<IReadOnlyList<OutboxRow>> ListForRecipientAsync(string recipient, int limit, CancellationToken ct);
+
     /// <summary>How many rows wait for delivery and how many failed for good (the gauges).</summary>
     Task<OutboxCounts> CountAsync(CancellationToken ct);
 }

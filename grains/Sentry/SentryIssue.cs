@@ -274,7 +274,10 @@ public sealed class SentryIssue
             "snooze" when action.Until is not { } until || until <= now => "snooze needs \"until\", a time in the future",
             "snooze" when state == SentryIssueStates.Muted => "a muted issue cannot be snoozed; unmute it first",
             "snooze" => Set(SentryIssueStates.Snoozed, action.Until),
-            _ => $"unknown action \"{action.Action}\": one of resolve, unresolve, mute, unmute, snooze",
+            // A note in the history that leaves the state as it is (triage discussion, a bug link).
+            "comment" when string.IsNullOrWhiteSpace(action.Comment) => "comment needs a non-empty \"comment\"",
+            "comment" => null,
+            _ => $"unknown action \"{action.Action}\": one of resolve, unresolve, mute, unmute, snooze, comment",
         };
         if (error is null)
         {

@@ -65,6 +65,9 @@ public static class PortalExtensions
         services.AddScoped<IRegressionsSource, RegressionsSource>();
         services.AddScoped<IExpiringSource, ExpiringSource>();
         services.AddScoped<ICrashRatesSource, CrashRatesSource>();
+        services.AddTransient<IErrorsSource, ErrorsService>();
+        services.AddTransient<ISubscriptionsSource, SubscriptionsService>();
+        services.AddTransient<IAlertsSource, AlertsService>();
         services.AddPortalAuth();
 
         // Admin pages, overview tiles and the unreachable banner (docs/portal.md).

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Telemetry.Grains.Alerts;
+using Telemetry.Grains.Notifications;
 
 namespace Telemetry.Silo.Alerts;
 
@@ -12,6 +13,8 @@ namespace Telemetry.Silo.Alerts;
 public static class SubscriptionsApi
 {
     public const int MaxPerPerson = 200;
+    public const int DefaultSent = 50;
+    public const int MaxSent = 200;
     private static readonly string[] Fields = ["id", "kind", "params", "delivery", "digest_hour", "paused", "created_at", "updated_at"];
 
     public static IEndpointRouteBuilder MapSubscriptionsApi(this IEndpointRouteBuilder app)
@@ -19,6 +22,7 @@ public static class SubscriptionsApi
         var group = app.MapGroup("/api/subscriptions").WithTags("Subscriptions").RequirePerson();
         group.MapGet("", List).WithSummary("The caller's subscriptions: {\"subscriptions\":[S...]}");
         group.MapPost("", Create).WithSummary("Create a subscription from S without id: 201 with S (400 names the wrong field)");
+        group.MapGet("/sent", Sent).WithSummary("The mail queued for the caller, newest first: {\"messages\":[{\"id\",\"subject\",\"kind\",\"state\",\"created_at\",\"sent_at\",\"alert_id\",\"alert_url\"}]} (?limit=1-200, default 50)");
         group.MapGet("/{id:long}", Get).WithSummary("One of the caller's subscriptions (404 for unknown or someone else's)");
         group.MapPut("/{id:long}", Update).WithSummary("Replace one of the caller's subscriptions with S: 200 with S");
         group.MapDelete("/{id:long}", Delete).WithSummary("Delete one of the caller's subscriptions: 204");
@@ -100,6 +104,35 @@ public static class SubscriptionsApi
     {
         var list = await store.ListForAsync(http.Email(), ct);
         return TypedResults.Json(new JsonObject { ["subscriptions"] = new JsonArray(list.Select(s => (JsonNode)ToJson(s)).ToArray()) }, ApiJson.Options);
+    }
+
+    /// <summary>
+    /// What the caller was sent recently: their own outbox rows only (the store filters by the session's
+    /// address), without bodies; each alert mail links to its alert's page.
+    /// </summary>
+    internal static async Task<IResult> Sent(HttpContext http, IOutboxStore outbox, AlertMail mail, CancellationToken ct)
+    {
+        int limit = DefaultSent;
+        if (http.Request.Query.TryGetValue("limit", out var l)
+            && (!int.TryParse(l.ToString(), NumberStyles.None, CultureInfo.InvariantCulture, out limit) || limit is < 1 or > MaxSent))
+        {
+            return ApiJson.BadRequest($"limit must be a whole number from 1 to {MaxSent}");
+        }
+        var rows = await outbox.ListForRecipientAsync(http.Email(), limit, ct);
+        return TypedResults.Json(new JsonObject
+        {
+            ["messages"] = new JsonArray(rows.Select(r => (JsonNode?)new JsonObject
+            {
+                ["id"] = r.Id,
+                ["subject"] = r.Subject,
+                ["kind"] = r.Kind,
+                ["state"] = OutboxStates.Name(r.State),
+                ["created_at"] = r.CreatedAt.ToString("O", CultureInfo.InvariantCulture),
+                ["sent_at"] = r.SentAt?.ToString("O", CultureInfo.InvariantCulture),
+                ["alert_id"] = AlertMail.AlertIdOf(r.AlertKey),
+                ["alert_url"] = AlertMail.AlertIdOf(r.AlertKey) is { } id ? mail.AlertUrl(id) : null,
+            }).ToArray()),
+        }, ApiJson.Options);
     }
 
     internal static async Task<IResult> Get(long id, HttpContext http, ISubscriptionStore store, CancellationToken ct) =>

@@ -31,7 +31,7 @@ public static class SentryApi
         group.MapGet("/issues", ListIssues).WithSummary("Issues by events, users or last_seen over the last days UTC days: ?project=&sort=events|users|last_seen&days=7&limit=50");
         group.MapGet("/issues/{project}/{fingerprint}", GetIssue).WithSummary("One issue (fingerprint URL-encoded): counts per day, users, releases, stack, alerts, state; 404 unknown");
         group.MapPost("/issues/{project}/{fingerprint}/actions", ActOnIssue).RequirePerson()
-            .WithSummary("{\"action\":\"resolve|unresolve|mute|unmute|snooze\",\"until\",\"comment\"}: recorded with who and when; answers the issue (409 when the state does not allow it)");
+            .WithSummary("{\"action\":\"resolve|unresolve|mute|unmute|snooze|comment\",\"until\",\"comment\"}: recorded with who and when; answers the issue (409 when the state does not allow it)");
         group.MapPost("/evaluate", Evaluate).RequireAdmin().WithSummary("Admin: one evaluation round now (?dry_run=true records and sends nothing); the alerts it produced");
         group.MapGet("/dead-letters", DeadLetters).RequireAdmin().WithSummary("Admin: messages that were not events, newest first, with counts by reason: ?limit=100");
         group.MapGet("/evaluator", EvaluatorStatus).WithSummary("The rule evaluator's last completed round, its duration, and whether it is stalled");
@@ -144,7 +144,7 @@ public static class SentryApi
         }
         if (!b.TryGetProperty("action", out var a) || a.ValueKind != JsonValueKind.String)
         {
-            return ApiJson.BadRequest("action is required: one of resolve, unresolve, mute, unmute, snooze");
+            return ApiJson.BadRequest("action is required: one of resolve, unresolve, mute, unmute, snooze, comment");
         }
         DateTimeOffset? until = null;
         if (b.TryGetProperty("until", out var u) && u.ValueKind != JsonValueKind.Null)
@@ -173,6 +173,7 @@ public static class SentryApi
         if (result.Error is { } problem)
         {
             return problem.StartsWith("unknown action", StringComparison.Ordinal) || problem.StartsWith("snooze needs", StringComparison.Ordinal)
+                || problem.StartsWith("comment needs", StringComparison.Ordinal)
                 ? ApiJson.BadRequest(problem)
                 : TypedResults.Json(new { error = problem }, ApiJson.Options, statusCode: 409);
         }
@@ -260,6 +261,8 @@ public static class SentryApi
         ["last_seen"] = Time(v.LastSeen),
         ["state"] = v.State,
         ["snoozed_until"] = v.SnoozedUntil is { } until ? Time(until) : null,
+        // Events per UTC day over the listed range, oldest first (the portal's sparkline).
+        ["daily_events"] = new JsonArray(v.Days.Select(d => (JsonNode?)d.Events).ToArray()),
     };
 
     /// <summary>An issue with everything the detail route shows.</summary>

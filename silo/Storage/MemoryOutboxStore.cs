@@ -194,6 +194,16 @@ public sealed class MemoryOutboxStore(TimeProvider time) : IOutboxStore
         }
     }
 
+    public Task<IReadOnlyList<OutboxRow>> ListForRecipientAsync(string recipient, int limit, CancellationToken ct)
+    {
+        string r = OutboxMail.NormalizeAddress(recipient);
+        lock (_lock)
+        {
+            IReadOnlyList<OutboxRow> rows = _rows.Values.Reverse().Where(x => x.Recipient == r).Take(limit).ToList();
+            return Task.FromResult(rows);
+        }
+    }
+
     public Task<IReadOnlyList<string>> ListFoldedRecipientsAsync(CancellationToken ct)
     {
         lock (_lock)

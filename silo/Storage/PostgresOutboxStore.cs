@@ -272,6 +272,14 @@ public sealed class PostgresOutboxStore : IOutboxStore, IAsyncDisposable
         return await ReadRowsAsync(cmd, ct);
     }
 
+    public async Task<IReadOnlyList<OutboxRow>> ListForRecipientAsync(string recipient, int limit, CancellationToken ct)
+    {
+        await using var cmd = _dataSource.CreateCommand($"SELECT {Columns} FROM outbox WHERE recipient = @r ORDER BY id DESC LIMIT @limit");
+        cmd.Parameters.AddWithValue("r", OutboxMail.NormalizeAddress(recipient));
+        cmd.Parameters.AddWithValue("limit", limit);
+        return await ReadRowsAsync(cmd, ct);
+    }
+
     public async Task<IReadOnlyList<string>> ListFoldedRecipientsAsync(CancellationToken ct)
     {
         await using var cmd = _dataSource.CreateCommand("SELECT DISTINCT recipient FROM outbox WHERE state = 'folded' ORDER BY recipient");

@@ -34,3 +34,5 @@ CREATE INDEX IF NOT EXISTS outbox_state_id ON outbox (state, id);
 -- Flood control: mails sent to a recipient in the last hour; digests: a recipient's folded rows.
 CREATE INDEX IF NOT EXISTS outbox_recipient_sent ON outbox (recipient, sent_at) WHERE state = 'sent';
 CREATE INDEX IF NOT EXISTS outbox_recipient_folded ON outbox (recipient, id) WHERE state = 'folded';
+-- A person's own mail, newest first (the portal's "what I was sent recently").
+CREATE INDEX IF NOT EXISTS outbox_recipient_id ON outbox (recipient, id);

@@ -298,6 +298,7 @@ public sealed class OutboxDispatcherTests
         public Task<OutboxRetryResult> RetryFailedAsync(long id, DateTimeOffset now, CancellationToken ct) => inner.RetryFailedAsync(id, now, ct);
         public Task<IReadOnlyList<OutboxRow>> ListFoldedAsync(string recipient, int limit, CancellationToken ct) => inner.ListFoldedAsync(recipient, limit, ct);
         public Task<IReadOnlyList<string>> ListFoldedRecipientsAsync(CancellationToken ct) => inner.ListFoldedRecipientsAsync(ct);
+        public Task<IReadOnlyList<OutboxRow>> ListForRecipientAsync(string recipient, int limit, CancellationToken ct) => inner.ListForRecipientAsync(recipient, limit, ct);
         public Task<DigestTaken?> TakeDigestAsync(string recipient, DateTimeOffset cutoff, Func<IReadOnlyList<OutboxRow>, OutboxMail> compose, CancellationToken ct) =>
             inner.TakeDigestAsync(recipient, cutoff, compose, ct);
         public Task<OutboxCounts> CountAsync(CancellationToken ct) => inner.CountAsync(ct);
