@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using MudBlazor.Services;
 using Telemetry.Portal.Auth;
 using Telemetry.Portal.Cluster;
@@ -52,6 +53,7 @@ public static class PortalExtensions
             .Validate(o => o.Timeout > TimeSpan.Zero, "Portal:Silo:Timeout must be positive.")
             .Validate(o => string.IsNullOrEmpty(o.ReadToken) || (o.ReadToken.Length >= 16 && !o.ReadToken.Any(char.IsWhiteSpace)),
                 "Portal:Silo:ReadToken must be one of the silo's Aggregates:ReadTokens: at least 16 characters, no whitespace.")
+            .Validate(o => o.ProbeInterval >= TimeSpan.FromSeconds(1), "Portal:Silo:ProbeInterval must be at least 1 second.")
             .ValidateOnStart();
         services.AddHttpClient<SiloApi>((sp, http) =>
         {
@@ -64,6 +66,18 @@ public static class PortalExtensions
         services.AddScoped<IExpiringSource, ExpiringSource>();
         services.AddScoped<ICrashRatesSource, CrashRatesSource>();
         services.AddPortalAuth();
+
+        // Admin pages, overview tiles and the unreachable banner (docs/portal.md).
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton<SiloReachability>();
+        services.AddHostedService<SiloHealthProbe>();
+        services.AddOptions<PortalAdminOptions>().BindConfiguration(PortalAdminOptions.Section)
+            .Validate(o => o.JobPollInterval >= TimeSpan.FromMilliseconds(200), "Portal:Admin:JobPollInterval must be at least 200 ms.")
+            .Validate(o => string.IsNullOrWhiteSpace(o.DashboardUrl) || Uri.TryCreate(o.DashboardUrl, UriKind.Absolute, out _),
+                "Portal:Admin:DashboardUrl must be an absolute URL, e.g. http://127.0.0.1:8080/dashboard/.")
+            .ValidateOnStart();
+        services.AddTransient<IAdminSource, SiloAdminSource>();
+        services.AddTransient<IOverviewTilesSource, OverviewTilesService>();
         return services;
     }
 

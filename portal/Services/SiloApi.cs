@@ -20,6 +20,9 @@ public sealed class SiloApiOptions
     /// show restricted channels; empty = restricted channels answer "not allowed".
     /// </summary>
     public string? ReadToken { get; set; }
+
+    /// <summary>How often the portal checks that the silo answers, for the unreachable banner. Default 5 s.</summary>
+    public TimeSpan ProbeInterval { get; set; } = TimeSpan.FromSeconds(5);
 }
 
 /// <summary>The silo answered with an error; <see cref="Message"/> is the readable part of its answer.</summary>
@@ -33,7 +36,7 @@ public sealed class SiloApiException(HttpStatusCode status, string message) : Ex
 /// from the server with the signed-in person's own session token, so the silo enforces who may read and
 /// change what. Live cluster figures come from grains instead (<see cref="OverviewService"/>).
 /// </summary>
-public sealed class SiloApi(HttpClient http)
+public sealed class SiloApi(HttpClient http, SiloReachability? reachability = null)
 {
     public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
@@ -83,12 +86,15 @@ public sealed class SiloApi(HttpClient http)
         }
         catch (HttpRequestException e)
         {
+            reachability?.MarkUnreachable(e.Message);
             throw new SiloApiException(HttpStatusCode.ServiceUnavailable, $"the silo at {http.BaseAddress} cannot be reached ({e.Message})");
         }
         catch (TaskCanceledException) when (!ct.IsCancellationRequested)
         {
+            reachability?.MarkUnreachable($"no answer within {http.Timeout.TotalSeconds:0} s");
             throw new SiloApiException(HttpStatusCode.GatewayTimeout, $"the silo at {http.BaseAddress} did not answer in time");
         }
+        reachability?.MarkReachable();
         using (response)
         {
             string text = await response.Content.ReadAsStringAsync(ct);
