@@ -33,6 +33,11 @@ public sealed class AggregatesPageTests : PortalPageContext
         Assert.Equal((13502.0 / 240).ToString("0.###", System.Globalization.CultureInfo.InvariantCulture), rows[2][2]);
         Assert.Contains("960 samples", page.Find("[data-testid=histogram]").TextContent);
         Assert.NotEmpty(page.Find("[data-testid=evolution]").QuerySelectorAll("svg"));
+        Assert.Empty(page.FindAll("[data-testid=evolution-single]"));
+
+        var single = Open<AggregatesPage>("/aggregates?metric=CYCLE_COLLECTOR&dates=20261118");
+        Assert.Contains("One date has data", Text(single, "evolution-single"));
+        Assert.Single(single.FindAll("[data-testid=evolution-row]"));
     }
 
     [Fact]
