@@ -107,6 +107,10 @@ public sealed class PortalSourcesWithSiloTests
         Assert.Equal(1, top.Events);
         Assert.Equal(new OutboxCounts(0, 0, false), asAdmin.Outbox!.Value);
         Assert.Null(anonymous.Outbox);
+        // Everything but the outbox is public, as the overview is.
         Assert.Null(anonymous.OpenRegressions.Problem);
+        Assert.Null(anonymous.ExpiringSoon.Problem);
+        Assert.Null(anonymous.CrashRates.Problem);
+        Assert.Equal("TypeError: boom", Assert.Single(anonymous.TopErrors.Value!).Message);
     }
 }
