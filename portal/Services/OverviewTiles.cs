@@ -17,6 +17,9 @@ public sealed record TopErrorIssue(string Project, string Fingerprint, string Me
 /// <summary>The latest main-process crash rate of one channel (crashes per 1,000 usage hours).</summary>
 public sealed record ChannelCrashRate(string Channel, string Date, double Rate);
 
+/// <summary>The Sentry rule evaluator's health (the silo's <c>GET /api/sentry/evaluator</c>).</summary>
+public sealed record SentryEvaluatorHealth(DateTimeOffset? LastCompletedAt, bool Stalled, int EvaluationMinutes);
+
 /// <summary>Pending and failed mails; <c>Capped</c> when there were at least as many as the tile reads.</summary>
 public sealed record OutboxCounts(int Pending, int Failed, bool Capped);
 
@@ -27,7 +30,11 @@ public sealed record OverviewTiles(
     TileResult<IReadOnlyList<TopErrorIssue>> TopErrors,
     TileResult<IReadOnlyList<ChannelCrashRate>> CrashRates,
     /// <summary>Null when the viewer is not an administrator (the outbox is admin-only).</summary>
-    TileResult<OutboxCounts>? Outbox);
+    TileResult<OutboxCounts>? Outbox)
+{
+    /// <summary>Whether Sentry's rules are evaluated on time; shown on the errors tile. Null: not read.</summary>
+    public TileResult<SentryEvaluatorHealth>? Evaluator { get; init; }
+}
 
 /// <summary>Where the overview gets its silo-API tiles.</summary>
 public interface IOverviewTilesSource
@@ -67,6 +74,16 @@ public sealed class OverviewTilesService(SiloApi api, TimeProvider time) : IOver
             var json = await api.GetAsync($"/api/sentry/issues?sort=events&days=7&limit={TopErrorCount}", bearer, ct);
             return json is { } j ? j.GetProperty("issues").Deserialize<List<TopErrorIssue>>(SiloApi.Json) ?? [] : [];
         });
+        var evaluator = Tile(async () =>
+        {
+            var json = await api.GetAsync("/api/sentry/evaluator", bearer, ct);
+            return json is { } j
+                ? new SentryEvaluatorHealth(
+                    j.GetProperty("last_completed_at").ValueKind == JsonValueKind.String ? j.GetProperty("last_completed_at").GetDateTimeOffset() : null,
+                    j.GetProperty("stalled").GetBoolean(),
+                    j.GetProperty("evaluation_minutes").GetInt32())
+                : new SentryEvaluatorHealth(null, true, 0);
+        });
         var crash = Tile<IReadOnlyList<ChannelCrashRate>>(async () =>
         {
             var today = DateOnly.FromDateTime(time.GetUtcNow().UtcDateTime);
@@ -83,7 +100,10 @@ public sealed class OverviewTilesService(SiloApi api, TimeProvider time) : IOver
             int f = failed?.GetProperty("items").GetArrayLength() ?? 0;
             return new OutboxCounts(p, f, p >= OutboxReadLimit || f >= OutboxReadLimit);
         }) : null;
-        return new OverviewTiles(await regressions, await expiring, await errors, await crash, outbox is null ? null : await outbox);
+        return new OverviewTiles(await regressions, await expiring, await errors, await crash, outbox is null ? null : await outbox)
+        {
+            Evaluator = await evaluator,
+        };
     }
 
     /// <summary>The newest day with a rate for each channel, channels in release order.</summary>

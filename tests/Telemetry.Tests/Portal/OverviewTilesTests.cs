@@ -47,6 +47,29 @@ public sealed class OverviewTilesTests : BunitContext, IAsyncLifetime
     }
 
     [Fact]
+    public void The_errors_tile_warns_when_the_rule_evaluator_is_stalled_and_says_when_it_last_ran_otherwise()
+    {
+        var now = new DateTimeOffset(2026, 12, 1, 12, 0, 0, TimeSpan.Zero);
+        var errors = TileResult<IReadOnlyList<TopErrorIssue>>.Ok([new TopErrorIssue("web", "fp1", "TypeError: x", 10, 2)]);
+        OverviewTiles With(SentryEvaluatorHealth health) => new(
+            TileResult<int>.Ok(0), TileResult<int>.Ok(0), errors, TileResult<IReadOnlyList<ChannelCrashRate>>.Ok([]), null)
+        {
+            Evaluator = TileResult<SentryEvaluatorHealth>.Ok(health),
+        };
+
+        var healthy = OverviewTilesView.From(With(new SentryEvaluatorHealth(now.AddSeconds(-20), false, 1)), now).Single(t => t.Key == "errors");
+        Assert.False(healthy.Problem);
+        Assert.Equal("Rules evaluated: last round 20 s ago", healthy.Lines[^1]);
+
+        var stalled = OverviewTilesView.From(With(new SentryEvaluatorHealth(now.AddMinutes(-12), true, 1)), now).Single(t => t.Key == "errors");
+        Assert.True(stalled.Problem);
+        Assert.Equal("Error alerts are stalled: last round 12 min 0 s ago (every 1 min expected)", stalled.Caption);
+
+        var never = OverviewTilesView.From(With(new SentryEvaluatorHealth(null, true, 1)), now).Single(t => t.Key == "errors");
+        Assert.Contains("no round completed yet", never.Caption, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Each_tile_shows_its_figure_and_links_to_its_page()
     {
         var auth = AddAuthorization();

@@ -101,6 +101,7 @@ public sealed class PortalSourcesWithSiloTests
         Assert.Null(asAdmin.CrashRates.Problem);
         Assert.Empty(asAdmin.CrashRates.Value!);
         Assert.Null(asAdmin.TopErrors.Problem);
+        Assert.Null(asAdmin.Evaluator!.Problem);
         Assert.Equal(HttpStatusCode.OK, posted.StatusCode);
         var top = Assert.Single(asAdmin.TopErrors.Value!);
         Assert.Equal("TypeError: boom", top.Message);

@@ -10,13 +10,13 @@ public sealed record LinkedTile(string Key, string Title, string Href, string Va
 /// <summary>The overview's service-wide tiles (regressions, expiring probes, errors, crash rates, outbox) as shown.</summary>
 public static class OverviewTilesView
 {
-    public static IReadOnlyList<LinkedTile> From(OverviewTiles tiles) =>
+    public static IReadOnlyList<LinkedTile> From(OverviewTiles tiles, DateTimeOffset? now = null) =>
     [
         Single("regressions", "Open regressions", "/regressions", tiles.OpenRegressions,
             n => n == 0 ? "None open: nothing new, acknowledged or regressed" : "New, acknowledged or regressed"),
         Single("expiring", "Expiring in 6 weeks", "/expiring", tiles.ExpiringSoon,
             n => n == 0 ? "No probe expires in the next 42 days" : "Within the next 42 days, not yet expired"),
-        Errors(tiles.TopErrors),
+        WithEvaluator(Errors(tiles.TopErrors), tiles.Evaluator, now ?? DateTimeOffset.UtcNow),
         Crash(tiles.CrashRates),
         Outbox(tiles.Outbox),
     ];
@@ -42,6 +42,27 @@ public static class OverviewTilesView
         return new LinkedTile("errors", Title, "/errors", Format.Count(top.Events),
             $"events of the top issue, {Short(top.Message)} ({top.Project})", false,
             [.. issues.Select(i => $"{Format.Count(i.Events)} · {Short(i.Message)}")]);
+    }
+
+    /// <summary>
+    /// The errors tile also says whether Sentry's rules run on time: a stalled evaluator means alerts silently stop,
+    /// so it turns the tile into a warning.
+    /// </summary>
+    private static LinkedTile WithEvaluator(LinkedTile tile, TileResult<SentryEvaluatorHealth>? evaluator, DateTimeOffset now)
+    {
+        if (evaluator is null || tile.Problem)
+        {
+            return tile;
+        }
+        if (evaluator.Problem is { } problem)
+        {
+            return tile with { Lines = [.. tile.Lines, $"Rule evaluation: unknown ({problem})"] };
+        }
+        var health = evaluator.Value!;
+        string last = health.LastCompletedAt is { } at ? $"last round {Format.Seconds(Math.Max(0, (now - at).TotalSeconds))} ago" : "no round completed yet";
+        return health.Stalled
+            ? tile with { Problem = true, Caption = $"Error alerts are stalled: {last} (every {health.EvaluationMinutes} min expected)" }
+            : tile with { Lines = [.. tile.Lines.Count == 0 ? [tile.Caption] : tile.Lines, $"Rules evaluated: {last}"] };
     }
 
     private static LinkedTile Crash(TileResult<IReadOnlyList<ChannelCrashRate>> result)
