@@ -13,6 +13,33 @@ public sealed record IngestCounterReport
     [Id(4)] public long Bytes { get; init; }
     [Id(5)] public ImmutableDictionary<string, long> RejectedByReason { get; init; } = ImmutableDictionary<string, long>.Empty;
     [Id(6)] public ImmutableDictionary<string, long> InvalidHistogramsByMetric { get; init; } = ImmutableDictionary<string, long>.Empty;
+    /// <summary>A few of the rejected submissions since the last report (at most a handful per reason).</summary>
+    [Id(7)] public ImmutableArray<RejectSample> RejectSamples { get; init; } = ImmutableArray<RejectSample>.Empty;
+}
+
+/// <summary>One rejected submission, kept short so an admin can see what was wrong with it.</summary>
+[GenerateSerializer, Immutable]
+public sealed record RejectSample
+{
+    [Id(0)] public required string Reason { get; init; }
+    [Id(1)] public required DateTimeOffset At { get; init; }
+    /// <summary>The submit path after <c>/submit/telemetry/</c>, cut to a few hundred characters.</summary>
+    [Id(2)] public required string Path { get; init; }
+    /// <summary>The message the client was answered with.</summary>
+    [Id(3)] public required string Message { get; init; }
+    /// <summary>Body size in bytes as received (0 when it was refused before reading).</summary>
+    [Id(4)] public long Bytes { get; init; }
+    /// <summary>The start of the body as text, control and non-ASCII bytes shown as '.' (empty when not read).</summary>
+    [Id(5)] public string BodyStart { get; init; } = "";
+}
+
+/// <summary>Rejected submissions by reason since the cluster's counters began, with recent samples of each.</summary>
+[GenerateSerializer, Immutable]
+public sealed record IngestRejects
+{
+    [Id(0)] public ImmutableDictionary<string, long> Counts { get; init; } = ImmutableDictionary<string, long>.Empty;
+    /// <summary>Newest first within each reason; kept in memory by the stats grain, so empty after it reactivates.</summary>
+    [Id(1)] public ImmutableDictionary<string, ImmutableArray<RejectSample>> Samples { get; init; } = ImmutableDictionary<string, ImmutableArray<RejectSample>>.Empty;
 }
 
 /// <summary>Accepted and rejected pings in one minute.</summary>
@@ -59,4 +86,7 @@ public interface IIngestStatsGrain : IGrainWithIntegerKey
 
     /// <summary>Returns totals, the last hour per minute, lag and the channels and versions seen.</summary>
     Task<IngestOverview> GetOverview();
+
+    /// <summary>Rejections by reason with up to <paramref name="samplesPerReason"/> recent samples of each.</summary>
+    Task<IngestRejects> GetRejects(int samplesPerReason);
 }

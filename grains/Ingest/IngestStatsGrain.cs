@@ -20,7 +20,11 @@ public sealed class IngestStatsGrain(
     [PersistentState("ingest-stats", StorageNames.Telemetry)] IPersistentState<IngestStatsState> state) : Grain, IIngestStatsGrain
 {
     private const int MaxInvalidMetrics = 2000;
+    /// <summary>Recent rejected submissions kept per reason (in memory only: they are for a look, not a record).</summary>
+    public const int MaxSamplesPerReason = 10;
+    private const int MaxSampleReasons = 64;
     private readonly Dictionary<int, double> _lag = new();
+    private readonly Dictionary<string, LinkedList<RejectSample>> _samples = new(StringComparer.Ordinal);
     private DateTimeOffset _lastWrite = DateTimeOffset.MinValue;
 
     async Task IIngestStatsGrain.Report(IngestCounterReport report)
@@ -42,6 +46,7 @@ public sealed class IngestStatsGrain(
                 s.InvalidHistograms[metric] = s.InvalidHistograms.GetValueOrDefault(metric) + n;
             }
         }
+        KeepSamples(report.RejectSamples);
         long minute = report.At.ToUnixTimeSeconds() / 60;
         var bucket = s.Minutes.GetValueOrDefault(minute) ?? new MinuteBucket { Minute = DateTimeOffset.FromUnixTimeSeconds(minute * 60) };
         s.Minutes[minute] = bucket with { Accepted = bucket.Accepted + report.Accepted, Rejected = bucket.Rejected + rejected };
@@ -55,6 +60,39 @@ public sealed class IngestStatsGrain(
             _lastWrite = DateTimeOffset.UtcNow;
             await state.WriteStateAsync();
         }
+    }
+
+    private void KeepSamples(IEnumerable<RejectSample> samples)
+    {
+        foreach (var sample in samples)
+        {
+            if (!_samples.TryGetValue(sample.Reason, out var list))
+            {
+                if (_samples.Count >= MaxSampleReasons)
+                {
+                    continue;
+                }
+                _samples[sample.Reason] = list = new LinkedList<RejectSample>();
+            }
+            list.AddFirst(sample);
+            while (list.Count > MaxSamplesPerReason)
+            {
+                list.RemoveLast();
+            }
+        }
+    }
+
+    Task<IngestRejects> IIngestStatsGrain.GetRejects(int samplesPerReason)
+    {
+        int n = Math.Clamp(samplesPerReason, 0, MaxSamplesPerReason);
+        return Task.FromResult(new IngestRejects
+        {
+            Counts = state.State.Rejected.ToImmutableDictionary(StringComparer.Ordinal),
+            Samples = _samples.ToImmutableDictionary(
+                kv => kv.Key,
+                kv => kv.Value.OrderByDescending(x => x.At).Take(n).ToImmutableArray(),
+                StringComparer.Ordinal),
+        });
     }
 
     Task IIngestStatsGrain.ReportLag(int partition, double lagSeconds)

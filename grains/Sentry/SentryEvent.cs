@@ -15,6 +15,12 @@ public static class SentryRejections
     public const string Fingerprints = "bad_fingerprints";
     public const string Message = "bad_message";
     public const string Project = "bad_project";
+
+    /// <summary>
+    /// An event that parsed but could not be recorded in <c>Sentry:MaxReceiveCount</c> deliveries (a store
+    /// failure particular to it): kept as a dead letter so that it cannot hold its queue forever.
+    /// </summary>
+    public const string RecordFailed = "record_failed";
 }
 
 /// <summary>An event, or the reason (one of <see cref="SentryRejections"/>) and a sentence saying what is wrong.</summary>
@@ -76,7 +82,7 @@ public static class SentryEventParser
             string project = DefaultProject;
             if (root.TryGetProperty("project", out var p) && p.ValueKind != JsonValueKind.Null)
             {
-                if (p.ValueKind != JsonValueKind.String || p.GetString() is not { Length: > 0 and <= MaxIdLength } name)
+                if (p.ValueKind != JsonValueKind.String || Clean(p.GetString()) is not { Length: > 0 and <= MaxIdLength } name)
                 {
                     return SentryParseResult.Bad(SentryRejections.Project, $"project must be a string of 1-{MaxIdLength} characters when present");
                 }
@@ -88,7 +94,7 @@ public static class SentryEventParser
                 EventId = eventId,
                 DateReceived = received,
                 GroupId = Scalar(root, "groupID"),
-                Fingerprints = [.. fp.EnumerateArray().Select(f => f.GetString()!)],
+                Fingerprints = [.. fp.EnumerateArray().Select(f => Clean(f.GetString())!)],
                 Message = message,
                 Project = project,
                 Module = module,
@@ -160,7 +166,7 @@ public static class SentryEventParser
         {
             foreach (var prop in t.EnumerateObject())
             {
-                Put(prop.Name, ScalarOf(prop.Value));
+                Put(Clean(prop.Name), ScalarOf(prop.Value));
             }
         }
         else if (t.ValueKind == JsonValueKind.Array)
@@ -181,14 +187,21 @@ public static class SentryEventParser
     }
 
     private static string? Text(JsonElement o, string name) =>
-        o.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
+        o.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? Clean(v.GetString()) : null;
+
+    /// <summary>
+    /// JSON may carry U+0000 (<c>\u0000</c>), which PostgreSQL text cannot hold: it becomes U+FFFD, the
+    /// replacement character, so such an event is recorded (the same way on every delivery) instead of failing
+    /// its store write on every redelivery.
+    /// </summary>
+    public static string? Clean(string? text) => text is null || !text.Contains('\0') ? text : text.Replace('\0', '\uFFFD');
 
     /// <summary>A string, or a number or boolean written as text (Sentry writes ids either way); null otherwise.</summary>
     private static string? Scalar(JsonElement o, string name) => o.TryGetProperty(name, out var v) ? ScalarOf(v) : null;
 
     private static string? ScalarOf(JsonElement v) => v.ValueKind switch
     {
-        JsonValueKind.String => v.GetString(),
+        JsonValueKind.String => Clean(v.GetString()),
         JsonValueKind.Number => v.GetRawText(),
         JsonValueKind.True => "true",
         JsonValueKind.False => "false",

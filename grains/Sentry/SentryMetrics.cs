@@ -16,6 +16,8 @@ public sealed class SentryMetrics
     private readonly Counter<long> _evaluations;
     private readonly Histogram<double> _evaluationSeconds;
     private readonly Counter<long> _alerts;
+    private readonly Counter<long> _sqsMessages;
+    private readonly Counter<long> _sqsFailures;
     private long _lastCompletedTicks;
 
     public SentryMetrics(IMeterFactory meterFactory, TimeProvider clock)
@@ -26,6 +28,8 @@ public sealed class SentryMetrics
         _evaluations = meter.CreateCounter<long>("alerts_evaluations", description: "Completed Sentry rule evaluation rounds (dry runs included), by outcome");
         _evaluationSeconds = meter.CreateHistogram<double>("alerts_evaluation_duration", unit: "s", description: "Duration of Sentry rule evaluation rounds");
         _alerts = meter.CreateCounter<long>("telemetry_sentry_alerts", description: "Sentry rule notifications (one per rule, issue and recipient), by rule");
+        _sqsMessages = meter.CreateCounter<long>("telemetry_sentry_sqs_messages", description: "SQS messages received by this silo's consumers, by outcome (deleted, kept for redelivery)");
+        _sqsFailures = meter.CreateCounter<long>("telemetry_sentry_sqs_failures", description: "Failed SQS calls and recording attempts of the consumers, by operation (queue, receive, record, delete)");
         meter.CreateObservableGauge<double>("alerts_evaluation_age", () =>
         {
             long ticks = Interlocked.Read(ref _lastCompletedTicks);
@@ -50,6 +54,11 @@ public sealed class SentryMetrics
             Interlocked.Exchange(ref _lastCompletedTicks, completedAt.UtcTicks);
         }
     }
+
+    public void SqsMessages(int count, bool deleted) =>
+        _sqsMessages.Add(count, new KeyValuePair<string, object?>("outcome", deleted ? "deleted" : "kept"));
+
+    public void SqsFailure(string operation) => _sqsFailures.Add(1, new KeyValuePair<string, object?>("operation", operation));
 
     public void Alerted(string rule, int recipients) => _alerts.Add(recipients, new KeyValuePair<string, object?>("rule", rule));
 }

@@ -29,6 +29,12 @@ public sealed class SentryOptions
 
     [Range(10, 43200)] public int VisibilityTimeoutSeconds { get; set; } = 60;
 
+    /// <summary>
+    /// After this many deliveries a message whose event still cannot be recorded, while the others of its
+    /// batch can, is dead-lettered (<c>record_failed</c>) instead of being received again.
+    /// </summary>
+    [Range(2, 1000)] public int MaxReceiveCount { get; set; } = 10;
+
     /// <summary>When set, <c>POST /api/sentry/events</c> needs a valid <c>Sentry-Hook-Signature</c>.</summary>
     public string? WebhookSecret { get; set; }
 

@@ -51,6 +51,9 @@ public static class PortalExtensions
         services.AddOptions<SiloApiOptions>().BindConfiguration(SiloApiOptions.Section)
             .Validate(o => Uri.TryCreate(o.Url, UriKind.Absolute, out _), "Portal:Silo:Url must be an absolute URL, e.g. http://127.0.0.1:8080.")
             .Validate(o => o.Timeout > TimeSpan.Zero, "Portal:Silo:Timeout must be positive.")
+            .Validate(o => o.ProbeInterval >= TimeSpan.FromSeconds(1), "Portal:Silo:ProbeInterval must be at least 1 second.")
+            .Validate(o => string.IsNullOrEmpty(o.ReadToken) || (o.ReadToken.Length >= 16 && !o.ReadToken.Any(char.IsWhiteSpace)),
+                "Portal:Silo:ReadToken must be one of the silo's Aggregates:ReadTokens: at least 16 characters, no whitespace.")
             .ValidateOnStart();
         services.AddHttpClient<SiloApi>((sp, http) =>
         {
@@ -58,11 +61,26 @@ public static class PortalExtensions
             http.BaseAddress = new Uri(o.Url);
             http.Timeout = o.Timeout;
         });
+        services.AddScoped<IAggregatesSource, AggregatesSource>();
+        services.AddScoped<IRegressionsSource, RegressionsSource>();
+        services.AddScoped<IExpiringSource, ExpiringSource>();
+        services.AddScoped<ICrashRatesSource, CrashRatesSource>();
         services.AddTransient<IErrorsSource, ErrorsService>();
         services.AddTransient<ISubscriptionsSource, SubscriptionsService>();
         services.AddTransient<IAlertsSource, AlertsService>();
-        services.TryAddSingleton(TimeProvider.System);
         services.AddPortalAuth();
+
+        // Admin pages, overview tiles and the unreachable banner (docs/portal.md).
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton<SiloReachability>();
+        services.AddHostedService<SiloHealthProbe>();
+        services.AddOptions<PortalAdminOptions>().BindConfiguration(PortalAdminOptions.Section)
+            .Validate(o => o.JobPollInterval >= TimeSpan.FromMilliseconds(200), "Portal:Admin:JobPollInterval must be at least 200 ms.")
+            .Validate(o => string.IsNullOrWhiteSpace(o.DashboardUrl) || Uri.TryCreate(o.DashboardUrl, UriKind.Absolute, out _),
+                "Portal:Admin:DashboardUrl must be an absolute URL, e.g. http://127.0.0.1:8080/dashboard/.")
+            .ValidateOnStart();
+        services.AddTransient<IAdminSource, SiloAdminSource>();
+        services.AddTransient<IOverviewTilesSource, OverviewTilesService>();
         return services;
     }
 

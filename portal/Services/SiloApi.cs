@@ -14,6 +14,14 @@ public sealed class SiloApiOptions
     public string Url { get; set; } = "http://127.0.0.1:8080";
 
     public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>How often the portal checks that the silo answers, for the unreachable banner. Default 5 s.</summary>
+    public TimeSpan ProbeInterval { get; set; } = TimeSpan.FromSeconds(5);
+    /// <summary>
+    /// A read token of the silo's <c>Aggregates:ReadTokens</c>, sent with the aggregates explorer's reads so it can
+    /// show restricted channels; empty = restricted channels answer "not allowed".
+    /// </summary>
+    public string? ReadToken { get; set; }
 }
 
 /// <summary>The silo answered with an error; <see cref="Message"/> is the readable part of its answer.</summary>
@@ -27,7 +35,7 @@ public sealed class SiloApiException(HttpStatusCode status, string message) : Ex
 /// from the server with the signed-in person's own session token, so the silo enforces who may read and
 /// change what. Live cluster figures come from grains instead (<see cref="OverviewService"/>).
 /// </summary>
-public sealed class SiloApi(HttpClient http)
+public sealed class SiloApi(HttpClient http, SiloReachability? reachability = null)
 {
     public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
@@ -77,12 +85,15 @@ public sealed class SiloApi(HttpClient http)
         }
         catch (HttpRequestException e)
         {
+            reachability?.MarkUnreachable(e.Message);
             throw new SiloApiException(HttpStatusCode.ServiceUnavailable, $"the silo at {http.BaseAddress} cannot be reached ({e.Message})");
         }
         catch (TaskCanceledException) when (!ct.IsCancellationRequested)
         {
+            reachability?.MarkUnreachable($"no answer within {http.Timeout.TotalSeconds:0} s");
             throw new SiloApiException(HttpStatusCode.GatewayTimeout, $"the silo at {http.BaseAddress} did not answer in time");
         }
+        reachability?.MarkReachable();
         using (response)
         {
             string text = await response.Content.ReadAsStringAsync(ct);

@@ -30,6 +30,9 @@ public static class SentryHosting
         services.AddSingleton<SentryMetrics>();
         services.AddSingleton(sp => new SentryPortal(sp.GetRequiredService<IOptions<PortalOptions>>().Value.BaseUrl));
         services.AddSingleton<SentryIngest>();
+        // Registered after the silo, so it stops first: its last batch is recorded while grains still answer.
+        services.AddSingleton<SqsConsumer>();
+        services.AddHostedService(sp => sp.GetRequiredService<SqsConsumer>());
         services.AddGrainStarter("the Sentry rule evaluator",
             sp => sp.GetRequiredService<IGrainFactory>().GetGrain<Telemetry.Contracts.Sentry.ISentryEvaluatorGrain>(0).Start());
         return services;

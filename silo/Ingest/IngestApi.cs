@@ -47,12 +47,12 @@ public static partial class IngestApi
         }
         catch (PingFormatException e)
         {
-            counters.Rejected(PingRejections.Name(e.Reason), Math.Max(0, declaredLength));
+            counters.Rejected(PingRejections.Name(e.Reason), Math.Max(0, declaredLength), rest ?? "", e.Message, []);
             return Error(ctx, PingRejections.StatusCode(e.Reason), PingRejections.Name(e.Reason), e.Message);
         }
         if (declaredLength > opts.MaxBodyBytes)
         {
-            counters.Rejected("too_large", 0);
+            counters.Rejected("too_large", 0, rest ?? "", $"declared body of {declaredLength} bytes is larger than {opts.MaxBodyBytes} bytes", []);
             return Error(ctx, StatusCodes.Status413PayloadTooLarge, "too_large", $"body larger than {opts.MaxBodyBytes} bytes");
         }
         byte[]? rented = null;
@@ -62,7 +62,7 @@ public static partial class IngestApi
             (rented, length) = await ReadBodyAsync(request, opts.MaxBodyBytes, ctx.RequestAborted);
             if (length < 0)
             {
-                counters.Rejected("too_large", opts.MaxBodyBytes);
+                counters.Rejected("too_large", opts.MaxBodyBytes, rest ?? "", $"body larger than {opts.MaxBodyBytes} bytes", []);
                 return Error(ctx, StatusCodes.Status413PayloadTooLarge, "too_large", $"body larger than {opts.MaxBodyBytes} bytes");
             }
             var body = new ReadOnlyMemory<byte>(rented, 0, length);
@@ -77,7 +77,7 @@ public static partial class IngestApi
             }
             catch (PingFormatException e)
             {
-                counters.Rejected(PingRejections.Name(e.Reason), length);
+                counters.Rejected(PingRejections.Name(e.Reason), length, rest ?? "", e.Message, body.Span);
                 return Error(ctx, PingRejections.StatusCode(e.Reason), PingRejections.Name(e.Reason), e.Message);
             }
             var entry = new LandingEntry(path.DocId, SubmissionDecoder.PartitionOf(path.DocId, opts.Partitions), submissionDate, receivedAt,

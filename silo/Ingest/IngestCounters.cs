@@ -24,6 +24,14 @@ public sealed class IngestCounters : IDisposable
     private long _pendingAccepted, _pendingDuplicates, _pendingBytes;
     private readonly ConcurrentDictionary<string, long> _pendingRejected = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, long> _pendingInvalid = new(StringComparer.Ordinal);
+    // Samples of rejected submissions for the admin API: at most SamplesPerReasonPerReport of each reason
+    // between two reports, so a flood of bad pings costs a counter increment each and no memory.
+    private readonly ConcurrentDictionary<string, int> _pendingSampleCounts = new(StringComparer.Ordinal);
+    private readonly ConcurrentQueue<RejectSample> _pendingSamples = new();
+
+    public const int SamplesPerReasonPerReport = 3;
+    public const int SamplePathChars = 300;
+    public const int SampleBodyBytes = 160;
 
     public IngestCounters(IMeterFactory meterFactory)
     {
@@ -60,6 +68,36 @@ public sealed class IngestCounters : IDisposable
         _bytes.Add(bytes);
         Interlocked.Add(ref _pendingBytes, bytes);
         _pendingRejected.AddOrUpdate(reason, 1, static (_, n) => n + 1);
+    }
+
+    /// <summary>Counts a rejection and keeps it as a sample unless this reason already has enough since the last report.</summary>
+    public void Rejected(string reason, long bytes, string path, string message, ReadOnlySpan<byte> body)
+    {
+        Rejected(reason, bytes);
+        if (_pendingSampleCounts.AddOrUpdate(reason, 1, static (_, n) => n + 1) > SamplesPerReasonPerReport)
+        {
+            return;
+        }
+        _pendingSamples.Enqueue(new RejectSample
+        {
+            Reason = reason,
+            At = DateTimeOffset.UtcNow,
+            Path = path.Length > SamplePathChars ? path[..SamplePathChars] + "…" : path,
+            Message = message.Length > SamplePathChars ? message[..SamplePathChars] + "…" : message,
+            Bytes = bytes,
+            BodyStart = Printable(body[..Math.Min(body.Length, SampleBodyBytes)]),
+        });
+    }
+
+    private static string Printable(ReadOnlySpan<byte> bytes)
+    {
+        return string.Create(bytes.Length, bytes.ToArray(), static (chars, b) =>
+        {
+            for (int i = 0; i < b.Length; i++)
+            {
+                chars[i] = b[i] is >= 0x20 and < 0x7f ? (char)b[i] : '.';
+            }
+        });
     }
 
     public void InvalidHistograms(List<string> metrics)
@@ -103,6 +141,7 @@ public sealed class IngestCounters : IDisposable
             Bytes = Interlocked.Exchange(ref _pendingBytes, 0),
             RejectedByReason = Drain(_pendingRejected),
             InvalidHistogramsByMetric = Drain(_pendingInvalid),
+            RejectSamples = DrainSamples(),
         };
     }
 
@@ -120,6 +159,17 @@ public sealed class IngestCounters : IDisposable
         {
             _pendingInvalid.AddOrUpdate(k, v, (_, n) => n + v);
         }
+    }
+
+    private ImmutableArray<RejectSample> DrainSamples()
+    {
+        _pendingSampleCounts.Clear();
+        var samples = ImmutableArray.CreateBuilder<RejectSample>();
+        while (_pendingSamples.TryDequeue(out var sample))
+        {
+            samples.Add(sample);
+        }
+        return samples.ToImmutable();
     }
 
     private static ImmutableDictionary<string, long> Drain(ConcurrentDictionary<string, long> source)

@@ -21,6 +21,8 @@ public static class AdminApi
         group.MapPost("/reprocess", Reprocess)
             .WithSummary("Rebuild the aggregates of a submission-date range from the raw rows (body {\"from\":\"2026-11-01\",\"to\":\"2026-11-02\"}); returns a job id");
         group.MapGet("/jobs/{id}", GetJob).WithSummary("Progress of an import or reprocessing job");
+        group.MapGet("/ingest/rejects", IngestRejects)
+            .WithSummary("Rejected submissions by reason since the counters began, with up to ?samples= (0-10, default 5) recent ones of each reason");
         return app;
     }
 
@@ -63,6 +65,37 @@ public static class AdminApi
         }
         return TypedResults.Accepted($"/api/jobs/{id}", new JobStarted(id, $"/api/jobs/{id}"));
     }
+
+    public const int DefaultRejectSamples = 5;
+
+    public sealed record RejectSampleView(DateTimeOffset At, string Path, string Message, long Bytes, string BodyStart);
+
+    public sealed record RejectReasonView(string Reason, long Count, IReadOnlyList<RejectSampleView> Samples);
+
+    public sealed record RejectsView(long Total, IReadOnlyList<RejectReasonView> Reasons);
+
+    /// <summary>Counts are cluster-wide and durable; samples are the stats grain's recent in-memory ones.</summary>
+    internal static async Task<Results<JsonHttpResult<RejectsView>, ProblemHttpResult>> IngestRejects(int? samples, IGrainFactory grains)
+    {
+        int n = samples ?? DefaultRejectSamples;
+        if (n is < 0 or > Telemetry.Grains.Ingest.IngestStatsGrain.MaxSamplesPerReason)
+        {
+            return TypedResults.Problem(statusCode: 400, title: "bad samples",
+                detail: $"samples must be between 0 and {Telemetry.Grains.Ingest.IngestStatsGrain.MaxSamplesPerReason}");
+        }
+        var rejects = await grains.GetGrain<Telemetry.Contracts.Ingest.IIngestStatsGrain>(0).GetRejects(n);
+        var reasons = rejects.Counts.Keys.Union(rejects.Samples.Keys, StringComparer.Ordinal)
+            .Select(r => new RejectReasonView(
+                r,
+                rejects.Counts.GetValueOrDefault(r),
+                [.. rejects.Samples.GetValueOrDefault(r, []).Select(x => new RejectSampleView(x.At, x.Path, x.Message, x.Bytes, x.BodyStart))]))
+            .OrderByDescending(r => r.Count).ThenBy(r => r.Reason, StringComparer.Ordinal)
+            .ToList();
+        return TypedResults.Json(new RejectsView(rejects.Counts.Values.Sum(), reasons), SnakeCase);
+    }
+
+    private static readonly System.Text.Json.JsonSerializerOptions SnakeCase =
+        new(System.Text.Json.JsonSerializerDefaults.Web) { PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.SnakeCaseLower };
 
     internal static async Task<Results<Ok<JobStatus>, NotFound>> GetJob(string id, IGrainFactory grains)
     {

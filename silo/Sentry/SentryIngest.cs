@@ -57,9 +57,16 @@ public sealed class SentryIngest(IGrainFactory grains, ISentryStore store, Sentr
         return outcomes;
     }
 
+    /// <summary>Keeps a message that parsed but could not be recorded (reason <c>record_failed</c>).</summary>
+    public async Task DeadLetterAsync(ReadOnlyMemory<byte> body, string source, string reason, CancellationToken ct)
+    {
+        await store.AddDeadLetterAsync(source, reason, DeadLetterText(body.Span), clock.GetUtcNow(), ct);
+        metrics.DeadLetter(reason, source);
+    }
+
     private static string DeadLetterText(ReadOnlySpan<byte> body)
     {
-        string text = Encoding.UTF8.GetString(body);
+        string text = SentryEventParser.Clean(Encoding.UTF8.GetString(body))!;
         return text.Length <= MaxDeadLetterChars ? text : text[..MaxDeadLetterChars];
     }
 }

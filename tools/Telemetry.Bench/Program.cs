@@ -27,7 +27,7 @@ public static class Program
     {
         if (args.Length == 0)
         {
-            Console.Error.WriteLine("usage: Telemetry.Bench run [--key value ...] | detectors [--series N] [--seed S] | regressions cost|latency ... | free-ports N | wait-ready URL SECONDS");
+            Console.Error.WriteLine("usage: Telemetry.Bench run [--key value ...] | detectors [--series N] [--seed S] | regressions cost|latency ... | sentry fill|drain|latency ... | free-ports N | wait-ready URL SECONDS");
             return 2;
         }
         try
@@ -49,6 +49,8 @@ public static class Program
                     return Detectors.DetectorBench.Run(args);
                 case "regressions":
                     return await Regressions.RegressionBench.RunAsync(args);
+                case "sentry":
+                    return await SentryBench.RunAsync(args);
                 case "run":
                     var options = BenchOptions.Parse(args.AsSpan(1));
                     return await new Runner(options).RunAsync();

@@ -26,6 +26,8 @@ public sealed class OverviewPageTests : BunitContext, IAsyncLifetime
         JSInterop.Mode = JSRuntimeMode.Loose;
         Services.AddMudServices();
         Services.AddSingleton<IOverviewSource>(_source);
+        // The service tiles have their own tests (OverviewTilesTests); here they answer zeros.
+        Services.AddSingleton<IOverviewTilesSource>(new FakeOverviewTilesSource());
         // Long enough that the timer never fires in a test that does not ask for it.
         UseRefreshInterval(TimeSpan.FromHours(1));
     }

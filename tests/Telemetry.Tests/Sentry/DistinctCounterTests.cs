@@ -5,8 +5,12 @@ namespace Telemetry.Tests.Sentry;
 /// <summary>Distinct event and user counts per issue and day: exact while small, a sketch within 2 % beyond.</summary>
 public sealed class DistinctCounterTests
 {
+    /// <summary>
+    /// The same ids on every run (HashCode.Combine is seeded per process, which made the sketch's error a
+    /// new draw each run: with a 0.8 % standard error, one of these 33 counts fell outside 2 % now and then).
+    /// </summary>
     private static IEnumerable<string> Ids(int seed, int count) =>
-        Enumerable.Range(0, count).Select(i => $"{seed:x8}-{i:x8}-{(uint)HashCode.Combine(seed, i):x8}");
+        Enumerable.Range(0, count).Select(i => $"{seed:x8}-{i:x8}-{unchecked((uint)seed * 2654435761u ^ (uint)i * 40503u):x8}");
 
     [Fact]
     public void Counts_are_exact_up_to_the_limit_and_a_repeated_id_counts_once()

@@ -14,6 +14,7 @@ public sealed partial class OverviewPage : ComponentBase, IDisposable
 
     private readonly CancellationTokenSource _closing = new();
     private OverviewView? _view;
+    private IReadOnlyList<LinkedTile>? _tiles;
     private Problem? _problem;
     private DateTimeOffset? _lastSuccess;
 
@@ -25,6 +26,14 @@ public sealed partial class OverviewPage : ComponentBase, IDisposable
 
     [Inject]
     private ILogger<OverviewPage> Logger { get; set; } = default!;
+
+    [Inject]
+    private IOverviewTilesSource Tiles { get; set; } = default!;
+
+    [CascadingParameter]
+    private Task<Microsoft.AspNetCore.Components.Authorization.AuthenticationState>? AuthState { get; set; }
+
+    private Auth.PortalUser? _viewer;
 
     private sealed record Problem(string Title, string Message, bool ClusterUnavailable);
 
@@ -38,7 +47,11 @@ public sealed partial class OverviewPage : ComponentBase, IDisposable
 
     private string LastSuccessText => _lastSuccess is { } at ? $" at {at.UtcDateTime:HH:mm:ss} UTC" : "";
 
-    protected override Task OnInitializedAsync() => RefreshAsync();
+    protected override async Task OnInitializedAsync()
+    {
+        _viewer = Auth.PortalUser.From(AuthState is null ? null : (await AuthState).User);
+        await RefreshAsync();
+    }
 
     protected override void OnAfterRender(bool firstRender)
     {
@@ -69,7 +82,27 @@ public sealed partial class OverviewPage : ComponentBase, IDisposable
         }
     }
 
-    private async Task RefreshAsync()
+    // The ingest figures come from the cluster, the tiles from the silo's HTTP API: read both at once.
+    private Task RefreshAsync() => Task.WhenAll(RefreshIngestAsync(), RefreshTilesAsync());
+
+    private async Task RefreshTilesAsync()
+    {
+        try
+        {
+            _tiles = OverviewTilesView.From(await Tiles.GetAsync(_viewer, _closing.Token));
+        }
+        catch (OperationCanceledException) when (_closing.IsCancellationRequested)
+        {
+            // The page was closed.
+        }
+        catch (Exception exception)
+        {
+            // Each tile reports its own failure; this is something else (a bug): keep the last tiles.
+            OverviewLog.TilesFailed(Logger, exception);
+        }
+    }
+
+    private async Task RefreshIngestAsync()
     {
         try
         {

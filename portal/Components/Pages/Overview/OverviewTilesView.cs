@@ -1,0 +1,88 @@
+using System.Globalization;
+using Telemetry.Portal.Components.Shared;
+using Telemetry.Portal.Services;
+
+namespace Telemetry.Portal.Components.Pages.Overview;
+
+/// <summary>One overview tile that links to its page: a value, a caption, and a few detail lines.</summary>
+public sealed record LinkedTile(string Key, string Title, string Href, string Value, string Caption, bool Problem, IReadOnlyList<string> Lines);
+
+/// <summary>The overview's service-wide tiles (regressions, expiring probes, errors, crash rates, outbox) as shown.</summary>
+public static class OverviewTilesView
+{
+    public static IReadOnlyList<LinkedTile> From(OverviewTiles tiles) =>
+    [
+        Single("regressions", "Open regressions", "/regressions", tiles.OpenRegressions,
+            n => n == 0 ? "None open: nothing new, acknowledged or regressed" : "New, acknowledged or regressed"),
+        Single("expiring", "Expiring in 6 weeks", "/expiring", tiles.ExpiringSoon,
+            n => n == 0 ? "No probe expires in the next 42 days" : "Within the next 42 days, not yet expired"),
+        Errors(tiles.TopErrors),
+        Crash(tiles.CrashRates),
+        Outbox(tiles.Outbox),
+    ];
+
+    private static LinkedTile Single(string key, string title, string href, TileResult<int> result, Func<int, string> caption) =>
+        result.Problem is { } problem
+            ? Failed(key, title, href, problem)
+            : new LinkedTile(key, title, href, Format.Count(result.Value), caption(result.Value), false, []);
+
+    private static LinkedTile Errors(TileResult<IReadOnlyList<TopErrorIssue>> result)
+    {
+        const string Title = "Top errors (7 days)";
+        if (result.Problem is { } problem)
+        {
+            return Failed("errors", Title, "/errors", problem);
+        }
+        var issues = result.Value ?? [];
+        if (issues.Count == 0)
+        {
+            return new LinkedTile("errors", Title, "/errors", "0", "No error event in the last 7 days", false, []);
+        }
+        var top = issues[0];
+        return new LinkedTile("errors", Title, "/errors", Format.Count(top.Events),
+            $"events of the top issue, {Short(top.Message)} ({top.Project})", false,
+            [.. issues.Select(i => $"{Format.Count(i.Events)} · {Short(i.Message)}")]);
+    }
+
+    private static LinkedTile Crash(TileResult<IReadOnlyList<ChannelCrashRate>> result)
+    {
+        const string Title = "Crash rates";
+        if (result.Problem is { } problem)
+        {
+            return Failed("crash", Title, "/crash-rates", problem);
+        }
+        var rates = result.Value ?? [];
+        if (rates.Count == 0)
+        {
+            return new LinkedTile("crash", Title, "/crash-rates", "–", "No usage reported in the last 7 days", false, []);
+        }
+        var first = rates[0];
+        return new LinkedTile("crash", Title, "/crash-rates", Rate(first.Rate),
+            $"main crashes per 1,000 usage hours, {first.Channel} on {first.Date}", false,
+            [.. rates.Select(r => $"{r.Channel}: {Rate(r.Rate)} ({r.Date})")]);
+    }
+
+    private static LinkedTile Outbox(TileResult<OutboxCounts>? result)
+    {
+        const string Title = "Mail outbox";
+        if (result is null)
+        {
+            return new LinkedTile("outbox", Title, "/admin/outbox", "–", "Administrators see the outbox here", false, []);
+        }
+        if (result.Problem is { } problem)
+        {
+            return Failed("outbox", Title, "/admin/outbox", problem);
+        }
+        var c = result.Value!;
+        string plus = c.Capped ? "+" : "";
+        return new LinkedTile("outbox", Title, "/admin/outbox", $"{Format.Count(c.Pending)}{plus}",
+            c.Failed == 0 ? "pending · no failed mail" : $"pending · {Format.Count(c.Failed)}{plus} failed: open to retry", c.Failed > 0, []);
+    }
+
+    private static LinkedTile Failed(string key, string title, string href, string problem) =>
+        new(key, title, href, "–", char.ToUpperInvariant(problem[0]) + problem[1..], true, []);
+
+    private static string Rate(double rate) => rate.ToString("0.00", CultureInfo.InvariantCulture);
+
+    private static string Short(string text) => text.Length > 60 ? text[..60] + "…" : text;
+}
