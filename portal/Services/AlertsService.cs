@@ -28,8 +28,6 @@ public sealed record AlertDetail(
     string DetailsJson,
     IReadOnlyList<AlertHistoryEntry> History)
 {
-    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
-
     public static AlertDetail FromJson(JsonElement o) => new(
         o.GetProperty("id").GetInt64(),
         ErrorIssue.Str(o, "kind") ?? "",
@@ -49,7 +47,7 @@ public sealed record AlertDetail(
         o.TryGetProperty("owners", out var ow) && ow.ValueKind == JsonValueKind.Array ? ow.EnumerateArray().Select(x => x.GetString() ?? "").ToList() : [],
         ErrorIssue.Time(o, "created_at") ?? default,
         ErrorIssue.Time(o, "updated_at") ?? default,
-        o.TryGetProperty("details", out var d) && d.ValueKind != JsonValueKind.Null ? JsonSerializer.Serialize(d, Indented) : "{}",
+        o.TryGetProperty("details", out var d) && d.ValueKind != JsonValueKind.Null ? d.GetRawText() : "{}",
         o.TryGetProperty("history", out var h) && h.ValueKind == JsonValueKind.Array
             ? h.EnumerateArray().Select(e => new AlertHistoryEntry(ErrorIssue.Time(e, "at") ?? default, ErrorIssue.Str(e, "by") ?? "",
                 ErrorIssue.Str(e, "action") ?? "", ErrorIssue.Str(e, "state") ?? "", ErrorIssue.Str(e, "comment"), ErrorIssue.Str(e, "bug"))).ToList()

@@ -106,8 +106,11 @@ public interface IErrorsSource
 
 public sealed class ErrorsService(SiloApi api) : IErrorsSource
 {
-    /// <summary>The most issues one list asks for (the silo's maximum).</summary>
-    public const int ListLimit = 500;
+    /// <summary>
+    /// The most issues one list asks for: the silo reads each listed issue's grain for its distinct users, so
+    /// the page asks for the top 200 rather than the route's maximum of 500.
+    /// </summary>
+    public const int ListLimit = 200;
 
     public async Task<IReadOnlyList<ErrorIssue>> ListAsync(string? project, int days, CancellationToken ct)
     {
