@@ -464,6 +464,24 @@ public sealed class LoadResult
     public long Failures => Statuses.Where(kv => kv.Key != 200).Sum(kv => kv.Value) + Exceptions;
 }
 
+/// <summary>A markdown table of delays over repeated runs: median, min and max per measure, in seconds.</summary>
+public static class DelayTable
+{
+    public static void Print(string title, params (string Measure, IEnumerable<double> Seconds)[] rows)
+    {
+        Console.WriteLine(title);
+        Console.WriteLine();
+        Console.WriteLine("| measure | median (s) | min (s) | max (s) |");
+        Console.WriteLine("|---|---:|---:|---:|");
+        foreach (var (measure, seconds) in rows)
+        {
+            var sorted = seconds.Order().ToList();
+            double median = sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[sorted.Count / 2 - 1] + sorted[sorted.Count / 2]) / 2;
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {measure} | {median:0.00} | {sorted[0]:0.00} | {sorted[^1]:0.00} |"));
+        }
+    }
+}
+
 /// <summary>Sorted-sample percentiles.</summary>
 public static class Percentiles
 {

@@ -217,18 +217,9 @@ public static partial class SentryBench
             // Start the next run at another point of the evaluation period.
             await Task.Delay(TimeSpan.FromSeconds(7 + r * 3));
         }
-        Console.WriteLine($"Sentry alert delay: event sent to SQS → ({runs} runs, new-issue rule, default Sentry:EvaluationMinutes and notification poll)");
-        Console.WriteLine();
-        Console.WriteLine("| measure | median (s) | min (s) | max (s) |");
-        Console.WriteLine("|---|---:|---:|---:|");
-        void Row(string name, IEnumerable<double> values)
-        {
-            var sorted = values.Order().ToList();
-            double median = sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[sorted.Count / 2 - 1] + sorted[sorted.Count / 2]) / 2;
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {name} | {median:0.00} | {sorted[0]:0.00} | {sorted[^1]:0.00} |"));
-        }
-        Row("issue readable in the API", results.Select(x => x.Recorded));
-        Row("**alert mail in maildev**", results.Select(x => x.Mailed));
+        DelayTable.Print($"Sentry alert delay: event sent to SQS → ({runs} runs, new-issue rule, default Sentry:EvaluationMinutes and notification poll)",
+            ("issue readable in the API", results.Select(x => x.Recorded)),
+            ("**alert mail in maildev**", results.Select(x => x.Mailed)));
         return 0;
     }
 

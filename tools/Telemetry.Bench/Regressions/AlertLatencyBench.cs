@@ -105,19 +105,10 @@ public static class AlertLatencyBench
             Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"run {r}: visible {visible:0.00} s, recorded {recorded:0.00} s, mailed {mailed:0.00} s"));
         }
 
-        Console.WriteLine($"Regression alert latency: last ping of the confirming build date → ({runs} runs, {pings} pings per date)");
-        Console.WriteLine();
-        Console.WriteLine("| measure | median (s) | min (s) | max (s) |");
-        Console.WriteLine("|---|---:|---:|---:|");
-        void Row(string name, IEnumerable<double> values)
-        {
-            var sorted = values.Order().ToList();
-            double median = sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[sorted.Count / 2 - 1] + sorted[sorted.Count / 2]) / 2;
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {name} | {median:0.00} | {sorted[0]:0.00} | {sorted[^1]:0.00} |"));
-        }
-        Row("all pings visible in the aggregates API", results.Select(x => x.Visible));
-        Row("regression record listed (`GET /api/regressions`)", results.Select(x => x.Recorded));
-        Row("**alert mail in maildev**", results.Select(x => x.Mailed));
+        DelayTable.Print($"Regression alert latency: last ping of the confirming build date → ({runs} runs, {pings} pings per date)",
+            ("all pings visible in the aggregates API", results.Select(x => x.Visible)),
+            ("regression record listed (`GET /api/regressions`)", results.Select(x => x.Recorded)),
+            ("**alert mail in maildev**", results.Select(x => x.Mailed)));
         return 0;
     }
 
