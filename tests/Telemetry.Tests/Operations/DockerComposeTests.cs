@@ -235,6 +235,23 @@ public sealed class DockerComposeTests
         }
     }
 
+    [Fact]
+    public void The_readme_shows_the_command_and_every_published_port()
+    {
+        var readme = File.ReadAllText(Path.Combine(TestPaths.RepoRoot, "README.md"));
+        int start = readme.IndexOf("`docker-compose.yml` describes", StringComparison.Ordinal);
+        Assert.True(start >= 0, "README: the paragraph on docker-compose.yml is gone");
+        var section = readme[start..readme.IndexOf("\n## ", start, StringComparison.Ordinal)];
+        Assert.Contains("docker compose up --build", section, StringComparison.Ordinal);
+        foreach (var service in Compose.Value.Services.Values)
+        {
+            foreach (var port in service.Ports.Where(p => p.Host is not null))
+            {
+                Assert.True(Regex.IsMatch(section, $@"(127\.0\.0\.1:|`){port.Host}\b"), $"README does not show {service.Name}'s host port {port.Host}");
+            }
+        }
+    }
+
     /// <summary>Each silo's and the portal's settings that no options class (or allowed host key) reads, with the reason.</summary>
     private static List<string> UnknownSettings(ComposeFile compose)
     {
