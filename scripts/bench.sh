@@ -22,90 +22,20 @@
 #   BENCH_SKIP_BUILD=1        do not build (use the existing Release outputs)
 #   BENCH_SILO_ARGS="..."     extra silo arguments for experiments (e.g. --Ingest:CheckpointSeconds=30)
 #   BENCH_PG_OPTS="..."       extra PostgreSQL server options (e.g. "-c max_wal_size=8GB")
-set -euo pipefail
-
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-cd "$ROOT"
-
-log() { echo "[$(date +%H:%M:%S)] $*" >&2; }
-
-WORK="$(mktemp -d /tmp/telemetry-bench.XXXXXX)"
-PGDATA="$WORK/pg"
-SILO_LOG="$WORK/silo.log"
-SILO_PID=""
-PG_BIN=""
-PG_STARTED=""
-
-as_pg() {
-  # PostgreSQL refuses to run as root.
-  if [ "$(id -u)" = "0" ]; then
-    su postgres -s /bin/bash -c "$*"
-  else
-    bash -c "$*"
-  fi
-}
-
-cleanup() {
-  local rc=$?
-  if [ -n "$SILO_PID" ] && kill -0 "$SILO_PID" 2>/dev/null; then
-    kill "$SILO_PID" 2>/dev/null || true
-    for _ in $(seq 1 50); do kill -0 "$SILO_PID" 2>/dev/null || break; sleep 0.2; done
-    kill -9 "$SILO_PID" 2>/dev/null || true
-  fi
-  if [ -n "$PG_STARTED" ]; then
-    as_pg "'$PG_BIN/pg_ctl' -D '$PGDATA' -m fast -w stop" >/dev/null 2>&1 || true
-  fi
-  if [ "${BENCH_KEEP:-0}" = "1" ] || [ $rc -ne 0 ]; then
-    log "kept $WORK (silo log: $SILO_LOG)"
-  else
-    rm -rf "$WORK"
-  fi
-  exit $rc
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-if [ "${BENCH_SKIP_BUILD:-0}" != "1" ]; then
-  log "building Release"
-  dotnet build -c Release silo/Telemetry.Silo.csproj -nologo -v q >&2
-  dotnet build -c Release tools/Telemetry.Bench/Telemetry.Bench.csproj -nologo -v q >&2
-fi
-SILO_DLL="$ROOT/silo/bin/Release/net10.0/Telemetry.Silo.dll"
-BENCH_DLL="$ROOT/tools/Telemetry.Bench/bin/Release/net10.0/Telemetry.Bench.dll"
-bench() { dotnet "$BENCH_DLL" "$@"; }
-
-PG_BIN="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)"
-if [ -z "$PG_BIN" ] || [ ! -x "$PG_BIN/initdb" ]; then
-  echo "bench: no PostgreSQL server binaries in /usr/lib/postgresql/*/bin (apt-get install -y postgresql)" >&2
-  exit 1
-fi
+BENCH_NAME=telemetry-bench KEEP_VAR=BENCH_KEEP SKIP_BUILD="${BENCH_SKIP_BUILD:-0}"
+# shellcheck source=lib/bench-common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/bench-common.sh"
 
 read -r PG_PORT HTTP_PORT SILO_PORT GW_PORT <<<"$(bench free-ports 4)"
 
-log "PostgreSQL $(basename "$(dirname "$PG_BIN")") on 127.0.0.1:$PG_PORT in $PGDATA"
-mkdir -p "$PGDATA"
-if [ "$(id -u)" = "0" ]; then chown postgres "$WORK" "$PGDATA"; chmod 755 "$WORK"; fi
-as_pg "'$PG_BIN/initdb' -D '$PGDATA' -U postgres -A trust -E UTF8 --no-sync" >"$WORK/initdb.log" 2>&1
-as_pg "'$PG_BIN/pg_ctl' -D '$PGDATA' -l '$PGDATA/server.log' -w -t 60 start \
-  -o \"-c listen_addresses=127.0.0.1 -p $PG_PORT -k '$PGDATA' -c max_connections=200 -c shared_buffers=256MB -c unix_socket_permissions=0700 -c shared_preload_libraries=pg_stat_statements ${BENCH_PG_OPTS:-}\"" >/dev/null
-PG_STARTED=1
+start_postgres "$PG_PORT" -c shared_buffers=256MB -c shared_preload_libraries=pg_stat_statements ${BENCH_PG_OPTS:-}
 PG_PID="$(head -n 1 "$PGDATA/postmaster.pid")"
-
-CS="Host=127.0.0.1;Port=$PG_PORT;Username=postgres;Database=postgres"
-log "silo on http://127.0.0.1:$HTTP_PORT (log $SILO_LOG)"
-dotnet "$SILO_DLL" --urls "http://127.0.0.1:$HTTP_PORT" \
+# shellcheck disable=SC2086
+start_silo "$HTTP_PORT" "$SILO_PORT" "$GW_PORT" \
   --ConnectionStrings:Telemetry="$CS" \
-  --Orleans:SiloPort="$SILO_PORT" --Orleans:GatewayPort="$GW_PORT" \
   --Bench:Endpoints=true --Admin:Tokens:0=bench-admin-token \
   --Aggregates:RestrictedChannels:0=none --Aggregates:ReadTokens:0=bench-read-token \
-  --Logging:LogLevel:Default=Warning ${BENCH_SILO_ARGS:-} >"$SILO_LOG" 2>&1 &
-SILO_PID=$!
-
-if ! bench wait-ready "http://127.0.0.1:$HTTP_PORT" 120; then
-  echo "bench: the silo did not become ready; last lines of its log:" >&2
-  tail -n 40 "$SILO_LOG" >&2
-  exit 1
-fi
+  --Logging:LogLevel:Default=Warning ${BENCH_SILO_ARGS:-}
 log "silo ready (pid $SILO_PID), postgres pid $PG_PID"
 
 # Which code is measured (read-only git; BENCH_CODE_VERSION overrides, e.g. for an exported tree).
