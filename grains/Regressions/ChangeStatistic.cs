@@ -81,6 +81,21 @@ public sealed class ChangeStatistic
     /// The date's value in standard errors of the difference between one date and the reference
     /// (the date's sampling noise and the reference's): how clearly this date alone differs.
     /// </summary>
+    /// <summary>
+    /// The window's value (dates pooled as in <see cref="Value(IReadOnlyList{BuildDateHistogram})"/>)
+    /// in standard errors of the difference between that many samples and the reference.
+    /// </summary>
+    public double Z(IReadOnlyList<BuildDateHistogram> window)
+    {
+        ArgumentNullException.ThrowIfNull(window);
+        double w = window.Sum(Weight);
+        if (w <= 0 || comparisonVariance <= 0)
+        {
+            return 0;
+        }
+        return Value(window) / Math.Sqrt(comparisonVariance * (1 / w + 1 / referenceSamples));
+    }
+
     public double Z(BuildDateHistogram date)
     {
         double w = Weight(date);

@@ -356,10 +356,14 @@ public sealed class DefaultDetector : IRegressionDetector
     /// weighted means of the dates before t and from t on, W their weights. Both levels are
     /// estimated (the reference's own noise shifts every date's value alike, which would draw a
     /// step from a known level to the earliest dates); for a linear drift the point lies in the
-    /// drift's first half. Then the date blamed must show the change on its own, as any candidate
-    /// must: the onset moves forward to the first date from there whose value is significant
-    /// against the reference (<see cref="DatingZ"/>) and closer to the level after the step than to
-    /// the level before; the candidate always is.
+    /// drift's first half. Then the date blamed must be where the evidence shows the change: the
+    /// onset moves forward to the first date from there that is closer to the level after the step
+    /// than to the level before and whose window (that date and the next
+    /// <see cref="ConfirmingDates"/>, pooled, the unit detection judges) is significant against
+    /// the reference (<see cref="DatingZ"/>); the candidate always is. A window rather than the
+    /// date alone: at a few hundred pings a date no single date of a real change reaches 3 standard
+    /// errors, and a change found late by a later comparison was then blamed on whichever date had
+    /// made the window significant, several dates after it began (docs/regressions.md, "Dating").
     /// </summary>
     private static int OnsetOf(MetricSeries series, bool[] usable, ChangeStatistic statistic, int oldestReference, int candidate, int windowEnd)
     {
@@ -402,13 +406,24 @@ public sealed class DefaultDetector : IRegressionDetector
         for (int k = 1; k < dates.Count && dates[k] <= candidate; k++)
         {
             if (dates[k] >= onset
-                && sign * statistic.Z(series[dates[k]]) >= DatingZ
+                && sign * WindowZ(series, statistic, dates, k) >= DatingZ
                 && Math.Abs(values[k] - after) < Math.Abs(values[k] - before))
             {
                 return dates[k];
             }
         }
         return candidate;
+    }
+
+    /// <summary>
+    /// The change statistic of the date <c>dates[k]</c> and the next <see cref="ConfirmingDates"/>
+    /// dates of the list, pooled, in standard errors against the reference: the evidence a window
+    /// starting at that date gives, the unit detection itself judges.
+    /// </summary>
+    private static double WindowZ(MetricSeries series, ChangeStatistic statistic, List<int> dates, int k)
+    {
+        var window = dates.Skip(k).Take(ConfirmingDates + 1).Select(j => series[j]).ToList();
+        return statistic.Z(window);
     }
 
     private static RegressionFinding ToFinding(BuildDateHistogram onset, BuildDateHistogram confirmation, ReferenceDistribution reference, CdfComparison window)

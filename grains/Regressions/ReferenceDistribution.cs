@@ -31,9 +31,13 @@ public sealed class ReferenceDistribution
     private const double MedianVarianceFactor = Math.PI / 2;
 
     /// <summary>
-    /// Bucket edges where fewer than this many of a date's samples are expected on either side
-    /// are neither measured nor tested: the normal approximation of a binomial share (the usual
-    /// "at least 5 expected" rule) does not hold there.
+    /// Bucket edges where fewer than this many of a date's samples, or (when the dates say how many
+    /// pings they hold) of its pings, are expected on either side are neither measured nor tested:
+    /// the normal approximation of a binomial share (the usual "at least 5 expected" rule) does not
+    /// hold there. The rule counts independent contributors, and the samples of one ping are not
+    /// independent: at a tail edge where 10 samples are expected from 2 or 3 pings, the share
+    /// moves by whole pings, and the largest |z| over the edges lands there far more often than
+    /// the normal tail says (docs/regressions.md, "Noise").
     /// </summary>
     private const double MinimumExpectedCount = 5;
 
@@ -53,15 +57,17 @@ public sealed class ReferenceDistribution
         double[] cdf,
         ImmutableArray<DateOnly> dates,
         double typicalTotal,
+        double typicalPings,
         IReadOnlyList<(BuildDateHistogram Earlier, BuildDateHistogram Later)> noise,
         IReadOnlyList<(BuildDateHistogram Earlier, BuildDateHistogram Later)> recent)
     {
         this.cdf = cdf;
         Dates = dates;
         TypicalTotal = typicalTotal;
+        TypicalPings = typicalPings;
         midDistribution = MidDistribution(cdf, out shiftVariance);
-        edgeDispersion = EstimateEdgeDispersion(cdf, noise, typicalTotal);
-        var recentEdges = EstimateEdgeDispersion(cdf, recent, typicalTotal);
+        edgeDispersion = EstimateEdgeDispersion(cdf, noise, typicalTotal, typicalPings);
+        var recentEdges = EstimateEdgeDispersion(cdf, recent, typicalTotal, typicalPings);
         for (int k = 0; k < edgeDispersion.Length; k++)
         {
             edgeDispersion[k] = Math.Max(edgeDispersion[k], recentEdges[k]);
@@ -89,6 +95,9 @@ public sealed class ReferenceDistribution
 
     /// <summary>Median number of samples of the reference dates.</summary>
     public double TypicalTotal { get; }
+
+    /// <summary>Median number of pings of the reference dates; 0 when a reference date does not say.</summary>
+    public double TypicalPings { get; }
 
     /// <summary>The reference's cumulative distribution at the upper edge of every bucket but the last.</summary>
     public ReadOnlySpan<double> Cumulative => cdf;
@@ -141,7 +150,8 @@ public sealed class ReferenceDistribution
         var cdfs = dates.Select(d => d.Cumulative()).ToArray();
         var totals = dates.Select(d => (double)d.Total).ToArray();
         var ordered = dates.OrderBy(d => d.BuildDate).ToList();
-        return new ReferenceDistribution(MedianCdf(cdfs), [.. ordered.Select(d => d.BuildDate)], Median(totals), noise, [.. ordered.Zip(ordered.Skip(1))]);
+        double pings = dates.All(d => d.Pings > 0) ? Median([.. dates.Select(d => (double)d.Pings)]) : 0;
+        return new ReferenceDistribution(MedianCdf(cdfs), [.. ordered.Select(d => d.BuildDate)], Median(totals), pings, noise, [.. ordered.Zip(ordered.Skip(1))]);
     }
 
     /// <summary>The reference as a normalised histogram (differences of the median cumulative distribution).</summary>
@@ -306,14 +316,14 @@ public sealed class ReferenceDistribution
     }
 
     /// <summary>
-    /// φ_k: for each pair of consecutive dates (a, b) and each edge with enough samples expected
-    /// on both sides, <c>z² = (F_a(k) - F_b(k))² / (F_k (1 - F_k) (1/N_a + 1/N_b))</c>, whose
-    /// expectation is φ_k; the mean of z² over the pairs and the edges k-2..k+2, at least 1.
+    /// φ_k: for each pair of consecutive dates (a, b) and each edge with enough samples (and pings)
+    /// expected on both sides, <c>z² = (F_a(k) - F_b(k))² / (F_ab (1 - F_ab) (1/N_a + 1/N_b))</c>,
+    /// F_ab the pair's own pooled share at the edge, whose expectation is φ_k; the mean of z² over the pairs and the edges k-2..k+2, at least 1.
     /// Consecutive dates rather than dates against their median: a slow drift in the history hardly
     /// changes consecutive dates, and one step change spoils one pair only (and makes φ larger, the
     /// detector more cautious, never less).
     /// </summary>
-    private static double[] EstimateEdgeDispersion(double[] reference, IReadOnlyList<(BuildDateHistogram Earlier, BuildDateHistogram Later)> noise, double typicalTotal)
+    private static double[] EstimateEdgeDispersion(double[] reference, IReadOnlyList<(BuildDateHistogram Earlier, BuildDateHistogram Later)> noise, double typicalTotal, double typicalPings)
     {
         int edges = reference.Length;
         var sums = new double[edges];
@@ -323,11 +333,16 @@ public sealed class ReferenceDistribution
             var fa = earlier.Cumulative();
             var fb = later.Cumulative();
             double smaller = Math.Min(earlier.Total, later.Total);
+            double fewerPings = earlier.Pings > 0 && later.Pings > 0 ? Math.Min(earlier.Pings, later.Pings) : 0;
             double scale = 1.0 / earlier.Total + 1.0 / later.Total;
             for (int k = 0; k < edges; k++)
             {
-                double f = reference[k];
-                if (Math.Min(f, 1 - f) * smaller < MinimumExpectedCount)
+                // The pair's own share at the edge, not the reference's: before a regression (or
+                // along a drift) the pair's distribution was another, and its binomial variance
+                // with it; scaled by the reference's share, a tail that grew would make the noise
+                // measured before look several times smaller than it was.
+                double f = (earlier.Total * fa[k] + later.Total * fb[k]) / (earlier.Total + later.Total);
+                if (!EnoughOnBothSides(f, smaller, fewerPings))
                 {
                     continue;
                 }
@@ -341,7 +356,7 @@ public sealed class ReferenceDistribution
         {
             // An edge is tested when the reference's own dates expect enough samples on both sides.
             double f = reference[k];
-            if (Math.Min(f, 1 - f) * typicalTotal < MinimumExpectedCount)
+            if (!EnoughOnBothSides(f, typicalTotal, typicalPings))
             {
                 phi[k] = double.NaN;
                 continue;
@@ -359,8 +374,20 @@ public sealed class ReferenceDistribution
     }
 
     /// <summary>
-    /// φ_s from consecutive pairs like φ_k: <c>z² = (W_a - W_b)² / (Var(u) (1/N_a + 1/N_b))</c>, W the
-    /// rank-sum shift against this reference; the mean z².
+    /// Whether a date of this many samples and pings (0: unknown) expects at least
+    /// <see cref="MinimumExpectedCount"/> of each on either side of an edge where the reference's
+    /// cumulative share is <paramref name="f"/>.
+    /// </summary>
+    private static bool EnoughOnBothSides(double f, double samples, double pings)
+    {
+        double side = Math.Min(f, 1 - f);
+        return side * samples >= MinimumExpectedCount && (pings <= 0 || side * pings >= MinimumExpectedCount);
+    }
+
+    /// <summary>
+    /// φ_s from consecutive pairs like φ_k: <c>z² = (W_a - W_b)² / (Var_ab(u) (1/N_a + 1/N_b))</c>, W the
+    /// rank-sum shift against this reference, Var_ab(u) the variance of the reference's
+    /// mid-distribution score under the pair's own pooled distribution; the mean z².
     /// </summary>
     private double EstimateShiftDispersion(IReadOnlyList<(BuildDateHistogram Earlier, BuildDateHistogram Later)> noise)
     {
@@ -369,12 +396,27 @@ public sealed class ReferenceDistribution
             return 1;
         }
         double sum = 0;
+        int pairs = 0;
         foreach (var (earlier, later) in noise)
         {
+            // Var(u) under the pair's own pooled distribution, for the reason given for φ_k.
+            double mean = 0, squares = 0;
+            for (int k = 0; k < midDistribution.Length; k++)
+            {
+                double p = (double)(earlier.Counts[k] + later.Counts[k]) / (earlier.Total + later.Total);
+                mean += p * midDistribution[k];
+                squares += p * midDistribution[k] * midDistribution[k];
+            }
+            double variance = squares - mean * mean;
+            if (variance <= 0)
+            {
+                continue;
+            }
             double d = ShiftOf(earlier) - ShiftOf(later);
-            sum += d * d / (shiftVariance * (1.0 / earlier.Total + 1.0 / later.Total));
+            sum += d * d / (variance * (1.0 / earlier.Total + 1.0 / later.Total));
+            pairs++;
         }
-        return sum / noise.Count;
+        return pairs == 0 ? 1 : sum / pairs;
     }
 
     /// <summary>

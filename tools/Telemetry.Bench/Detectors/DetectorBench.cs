@@ -5,12 +5,14 @@ using Telemetry.Grains.Regressions;
 namespace Telemetry.Bench.Detectors;
 
 /// <summary>
-/// <c>detectors [--series N] [--seed S] [--dates D] [--variant default|heavier] [--list-false-alerts] [--explain I]</c>:
+/// <c>detectors [--series N] [--seed S] [--dates D] [--variant default|heavier] [--list-false-alerts] [--explain I] [--cache DIR]</c>:
 /// generates N labelled synthetic series (docs/regressions.md, "The benchmark"), runs every detector
 /// on each, and prints one markdown table with the detectors side by side, and what each detector
 /// cost per series. Deterministic for a given seed, series count, dates and variant.
 /// <c>--list-false-alerts</c> also lists every false alert with where it fell relative to the
-/// series' labelled change or event, for finding out why.
+/// series' labelled change or event, for finding out why. <c>--cache DIR</c> keeps the generated
+/// series in a file there and reads them back on the next run with the same seed, variant, dates
+/// and series count (<see cref="SeriesCache"/>): for iterating on a detector.
 /// </summary>
 public static class DetectorBench
 {
@@ -24,6 +26,7 @@ public static class DetectorBench
         args = [.. args.Where(a => a != "--list-false-alerts")];
         int explain = -1;
         var variant = "default";
+        string? cache = null;
         for (int i = 1; i < args.Length; i++)
         {
             if (i + 1 >= args.Length)
@@ -36,6 +39,11 @@ public static class DetectorBench
                 variant = text;
                 continue;
             }
+            if (option == "--cache")
+            {
+                cache = text;
+                continue;
+            }
             int value = int.Parse(text, CultureInfo.InvariantCulture);
             switch (option)
             {
@@ -43,7 +51,7 @@ public static class DetectorBench
                 case "--seed": seed = value; break;
                 case "--dates": dates = value; break;
                 case "--explain": explain = value; break;
-                default: throw new BenchException($"unknown option {option} (detectors [--series N] [--seed S] [--dates D] [--variant default|heavier])");
+                default: throw new BenchException($"unknown option {option} (detectors [--series N] [--seed S] [--dates D] [--variant default|heavier] [--cache DIR])");
             }
         }
         if (seriesCount is < 1 or > 100_000 || dates is < 40 or > 400)
@@ -58,14 +66,19 @@ public static class DetectorBench
             Explain(generator.Generate(explain), detectors);
             return 0;
         }
-        var series = new LabelledSeries[seriesCount];
+        string? cachePath = cache is null ? null : SeriesCache.PathOf(cache, seed, variant, dates, seriesCount);
+        var cached = cachePath is null ? null : SeriesCache.TryRead(cachePath);
+        var series = cached ?? new LabelledSeries[seriesCount];
         var scores = new SeriesScore[seriesCount][];
         var findings = new IReadOnlyList<RegressionFinding>[seriesCount][];
         var clock = Stopwatch.StartNew();
         var detectorTicks = new long[detectors.Length];
         Parallel.For(0, seriesCount, i =>
         {
-            series[i] = generator.Generate(i);
+            if (cached is null)
+            {
+                series[i] = generator.Generate(i);
+            }
             findings[i] = new IReadOnlyList<RegressionFinding>[detectors.Length];
             for (int d = 0; d < detectors.Length; d++)
             {
@@ -76,8 +89,12 @@ public static class DetectorBench
             scores[i] = [.. findings[i].Select(f => SeriesScore.Of(series[i], f))];
         });
 
+        if (cachePath is not null && cached is null)
+        {
+            SeriesCache.Write(cachePath, series);
+        }
         Console.WriteLine(FormattableString.Invariant(
-            $"Detector benchmark: seed {seed}, generator {variant}, {seriesCount} series of {dates} build dates, {series.Sum(s => s.Changes.Length)} labelled changes; {clock.Elapsed.TotalSeconds:F0} s on {Environment.ProcessorCount} cores."));
+            $"Detector benchmark: seed {seed}, generator {variant}, {seriesCount} series of {dates} build dates, {series.Sum(s => s.Changes.Length)} labelled changes{(cached is null ? "" : " (read from the cache)")}; {clock.Elapsed.TotalSeconds:F0} s on {Environment.ProcessorCount} cores."));
         Console.WriteLine("Detection cost per series (time inside Detect, series run in parallel): " + string.Join(", ", detectors.Select((d, k) =>
             FormattableString.Invariant($"{d.Name} {Stopwatch.GetElapsedTime(0, detectorTicks[k]).TotalMilliseconds / seriesCount:F2} ms"))) + ".");
         Console.WriteLine();
