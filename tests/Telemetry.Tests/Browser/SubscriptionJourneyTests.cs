@@ -10,6 +10,9 @@ public sealed class SubscriptionJourneyTests(PortalStack stack, ChromiumFixture 
     private static ILocator Field(IPage page, string testId) =>
         page.Locator($"input[data-testid={testId}], [data-testid={testId}] input").First;
 
+    private static ILocator Rule(ILocator form, string rule) =>
+        form.Locator("[data-testid=form-rules]").GetByRole(AriaRole.Checkbox, new() { Name = rule, Exact = true });
+
     [Fact]
     public async Task A_subscription_is_created_paused_survives_a_reload_and_stays_invisible_to_someone_else()
     {
@@ -21,15 +24,18 @@ public sealed class SubscriptionJourneyTests(PortalStack stack, ChromiumFixture 
         var form = owner.Locator("[data-testid=subscription-form]");
         await Expect(form).ToContainTextAsync("New subscription");
         await form.Locator(".mud-select").First.ClickAsync();
-        await owner.Locator(".mud-popover-open .mud-list-item", new() { HasText = "Sentry errors" }).ClickAsync();
+        await owner.Locator(".mud-popover-open .mud-list-item, .mud-popover-open [role=option]", new() { HasText = "Sentry errors" }).First.ClickAsync();
+        await Expect(Field(owner, "form-project")).ToBeVisibleAsync();
         await Field(owner, "form-project").FillAsync("default");
         await Field(owner, "form-project").PressAsync("Tab");
         foreach (var rule in new[] { "top-issue", "spike", "regressed" })
         {
-            await owner.Locator($"[data-rule={rule}] input").ClickAsync();
-            await Expect(owner.Locator($"[data-rule={rule}] input")).Not.ToBeCheckedAsync();
+            var box = Rule(form, rule);
+            await Expect(box).ToBeCheckedAsync();
+            await box.ClickAsync();
+            await Expect(box).Not.ToBeCheckedAsync();
         }
-        await Expect(owner.Locator("[data-rule=new-issue] input")).ToBeCheckedAsync();
+        await Expect(Rule(form, "new-issue")).ToBeCheckedAsync();
         await owner.Locator("[data-testid=form-save]").ClickAsync();
 
         var row = owner.Locator("[data-testid=subscription]");
