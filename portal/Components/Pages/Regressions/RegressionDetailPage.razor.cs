@@ -101,8 +101,9 @@ public sealed partial class RegressionDetailPage : ComponentBase
         _bucketLabels = [.. detail.Buckets];
         _distributionSeries =
         [
-            new() { Name = $"candidate {detail.Row.BuildDate}", Data = new ChartData<double>([.. detail.Candidate]) },
-            new() { Name = "reference", Data = new ChartData<double>([.. detail.Reference]) },
+            // In percent: shares (0-1) drew as flat bars against the chart's smallest axis step of 20.
+            new() { Name = $"candidate {detail.Row.BuildDate}", Data = new ChartData<double>([.. detail.Candidate.Select(s => s * 100)]) },
+            new() { Name = "reference", Data = new ChartData<double>([.. detail.Reference.Select(s => s * 100)]) },
         ];
     }
 
