@@ -60,7 +60,9 @@ public static class OverviewTilesView
         }
         var health = evaluator.Value!;
         string last = health.LastCompletedAt is { } at ? $"last round {Format.Seconds(Math.Max(0, (now - at).TotalSeconds))} ago" : "no round completed yet";
-        return health.Stalled
+        // No round yet is what a freshly started cluster looks like for up to a period: not worth a warning here
+        // (alerts_evaluation_age_seconds stays absent and the API says stalled if it never comes).
+        return health.Stalled && health.LastCompletedAt is not null
             ? tile with { Problem = true, Caption = $"Error alerts are stalled: {last} (every {health.EvaluationMinutes} min expected)" }
             : tile with { Lines = [.. tile.Lines.Count == 0 ? [tile.Caption] : tile.Lines, $"Rules evaluated: {last}"] };
     }
