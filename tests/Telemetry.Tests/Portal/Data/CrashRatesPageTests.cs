@@ -51,9 +51,7 @@ public sealed class CrashRatesPageTests : PortalPageContext
 
         Type(page, "filter-os_name", "Linux");
         Type(page, "filter-channel", "nightly");
-        page.Find("[data-testid=apply]").Click();
-
-        Assert.Equal("/crash-rates?from=2026-11-01&to=2026-11-02&channel=nightly&os_name=Linux", CurrentUrl);
+        ClickUntil(page, "apply", () => Assert.Equal("/crash-rates?from=2026-11-01&to=2026-11-02&channel=nightly&os_name=Linux", CurrentUrl));
         Assert.Equal(new Dictionary<string, string> { ["channel"] = "nightly", ["os_name"] = "Linux" }, _source.Requests[^1].Filters);
         Assert.Contains("dimensions->>'os_name' = 'Linux'", Text(page, "crash-sql-text"));
     }

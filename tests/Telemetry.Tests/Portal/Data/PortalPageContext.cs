@@ -69,6 +69,18 @@ public abstract class PortalPageContext : BunitContext, IAsyncLifetime
         page.WaitForAssertion(() => Assert.Equal(text, Input(page, testId).GetAttribute("value")), Wait);
     }
 
+    /// <summary>
+    /// Clicks a button until <paramref name="assertion"/> holds. bUnit may show a MudBlazor field's new text a
+    /// moment before the field's bound value is set (on a loaded machine the click then applied the old value);
+    /// in a browser the change event is handled before the click, so a person's one click is enough.
+    /// </summary>
+    protected static void ClickUntil<T>(IRenderedComponent<T> page, string testId, Action assertion) where T : IComponent =>
+        page.WaitForAssertion(() =>
+        {
+            page.Find($"[data-testid={testId}]").Click();
+            assertion();
+        }, Wait);
+
     /// <summary>The parameters of a URL's query string, decoded (their order is the browser's business).</summary>
     protected static Dictionary<string, string> QueryOf(string url) =>
         url.Contains('?', StringComparison.Ordinal)

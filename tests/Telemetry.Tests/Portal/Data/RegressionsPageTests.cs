@@ -50,10 +50,10 @@ public sealed class RegressionsPageTests : PortalPageContext
         Assert.Equal(new RegressionListQuery("nightly", null, "new", null, "20261101", null), _source.LastQuery);
 
         Type(page, "filter-metric", "GC_*");
-        page.Find("[data-testid=apply]").Click();
+        ClickUntil(page, "apply", () => Assert.Equal(
+            new Dictionary<string, string> { ["channel"] = "nightly", ["metric"] = "GC_*", ["state"] = "new", ["from"] = "20261101" }, QueryOf(CurrentUrl)));
 
         Assert.StartsWith("/regressions?", CurrentUrl);
-        Assert.Equal(new Dictionary<string, string> { ["channel"] = "nightly", ["metric"] = "GC_*", ["state"] = "new", ["from"] = "20261101" }, QueryOf(CurrentUrl));
         Assert.Equal(new RegressionListQuery("nightly", "GC_*", "new", null, "20261101", null), _source.LastQuery);
     }
 
