@@ -30,6 +30,9 @@ public sealed class SqsConsumer(
         {
             // The HTTP read must outlast the long poll, or every quiet receive would end as a timeout.
             Timeout = TimeSpan.FromSeconds(o.WaitSeconds + 15),
+            // The receive loops back off themselves; the SDK's own retries (up to 20 s apart) would only hide an
+            // outage from the failure metric and the log for a minute or more.
+            MaxErrorRetry = 1,
         };
         if (!string.IsNullOrWhiteSpace(o.SqsServiceUrl))
         {

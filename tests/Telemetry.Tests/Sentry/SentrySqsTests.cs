@@ -105,7 +105,7 @@ public sealed class SentrySqsTests(FauxqsFixture sqs) : IClassFixture<FauxqsFixt
         Assert.True(await TestPaths.EventuallyAsync(async () => await EventsAsync(silo, "default", "outage") == 1, Wait));
 
         await own.StopAsync();
-        Assert.True(await TestPaths.EventuallyAsync(() => HasSeriesAsync(silo, "telemetry_sentry_sqs_failures_total", "operation=\"receive\""), Wait),
+        Assert.True(await TestPaths.EventuallyAsync(() => HasSeriesAsync(silo, "telemetry_sentry_sqs_failures_total", "operation=\"receive\""), 2 * Wait),
             "failed receives were not counted");
         // The emulator comes back empty (its queues lived in memory): the consumer creates the queue again.
         await own.StartAgainAsync();
