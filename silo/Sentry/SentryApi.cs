@@ -34,6 +34,8 @@ public static class SentryApi
             .WithSummary("{\"action\":\"resolve|unresolve|mute|unmute|snooze|comment\",\"until\",\"comment\"}: recorded with who and when; answers the issue (409 when the state does not allow it)");
         group.MapPost("/evaluate", Evaluate).RequireAdmin().WithSummary("Admin: one evaluation round now (?dry_run=true records and sends nothing); the alerts it produced");
         group.MapGet("/dead-letters", DeadLetters).RequireAdmin().WithSummary("Admin: messages that were not events, newest first, with counts by reason: ?limit=100");
+        group.MapGet("/consumer", ConsumerStatus).RequireAdmin()
+            .WithSummary("Admin: this silo's SQS consumer: queue, messages deleted and kept for redelivery, failures in a row and the last one");
         group.MapGet("/evaluator", EvaluatorStatus).WithSummary("The rule evaluator's last completed round, its duration, and whether it is stalled");
         return app;
     }
@@ -230,6 +232,24 @@ public static class SentryApi
                 ["body"] = l.Body,
             }).ToArray()),
             ["counts"] = byReason,
+        });
+    }
+
+    internal static IResult ConsumerStatus(SqsConsumer consumer)
+    {
+        var s = consumer.Status();
+        return TypedResults.Json(new JsonObject
+        {
+            ["enabled"] = s.Enabled,
+            ["queue_name"] = s.QueueName,
+            ["queue_url"] = s.QueueUrl,
+            ["receive_loops"] = s.Loops,
+            ["messages_deleted"] = s.Deleted,
+            ["messages_kept"] = s.Kept,
+            ["failures_in_a_row"] = s.FailuresInARow,
+            ["last_error"] = s.LastError,
+            ["last_error_at"] = s.LastErrorAt is { } e ? Time(e) : null,
+            ["last_receive_at"] = s.LastReceiveAt is { } r ? Time(r) : null,
         });
     }
 

@@ -19,9 +19,44 @@ public sealed class SqsConsumer(
     IOptions<SentryOptions> options, SentryIngest ingest, SentryMetrics metrics, ILogger<SqsConsumer> log) : BackgroundService
 {
     private readonly SentryOptions _options = options.Value;
+    private readonly object _gate = new();
+    private long _deleted, _kept;
+    private int _failuresInARow;
+    private string? _lastError;
+    private DateTimeOffset? _lastErrorAt, _lastReceiveAt;
 
     /// <summary>The queue's URL once found or created; null before.</summary>
     public string? QueueUrl { get; private set; }
+
+    /// <summary>What this silo's consumer is doing, for <c>GET /api/sentry/consumer</c> (docs/sentry.md, "SQS").</summary>
+    public SqsConsumerStatus Status()
+    {
+        lock (_gate)
+        {
+            return new SqsConsumerStatus(_options.ConsumeSqs && _options.ConsumersPerSilo > 0, _options.QueueName, QueueUrl,
+                _options.ConsumersPerSilo, _deleted, _kept, _failuresInARow, _lastError, _lastErrorAt, _lastReceiveAt);
+        }
+    }
+
+    private void Succeeded()
+    {
+        lock (_gate)
+        {
+            _failuresInARow = 0;
+            _lastReceiveAt = DateTimeOffset.UtcNow;
+        }
+    }
+
+    private void Failed(string operation, string error)
+    {
+        metrics.SqsFailure(operation);
+        lock (_gate)
+        {
+            _failuresInARow++;
+            _lastError = $"{operation}: {error}";
+            _lastErrorAt = DateTimeOffset.UtcNow;
+        }
+    }
 
     /// <summary>Builds the client: the emulator endpoint when one is set, the region when one is set.</summary>
     public static AmazonSQSClient CreateClient(SentryOptions o)
@@ -97,7 +132,7 @@ public sealed class SqsConsumer(
             }
             catch (Exception e)
             {
-                metrics.SqsFailure("queue");
+                Failed("queue", e.Message);
                 var wait = backoff.Next();
                 log.LogWarning("Cannot find or create the SQS queue {Queue} ({Error}); trying again in {Wait}", _options.QueueName, e.Message, wait);
                 if (!await DelayAsync(wait, ct))
@@ -131,21 +166,22 @@ public sealed class SqsConsumer(
             {
                 return;
             }
-            catch (QueueDoesNotExistException)
+            catch (QueueDoesNotExistException e)
             {
-                metrics.SqsFailure("receive");
+                Failed("receive", e.Message);
                 log.LogWarning("The SQS queue {Queue} no longer exists; finding or creating it again", url);
                 await DelayAsync(backoff.Next(), ct);
                 return;
             }
             catch (Exception e)
             {
-                metrics.SqsFailure("receive");
+                Failed("receive", e.Message);
                 var wait = backoff.Next();
                 log.LogWarning("SQS receive from {Queue} failed ({Error}); trying again in {Wait}", url, e.Message, wait);
                 await DelayAsync(wait, ct);
                 continue;
             }
+            Succeeded();
             if (messages.Count == 0)
             {
                 backoff.Reset();
@@ -177,7 +213,7 @@ public sealed class SqsConsumer(
         }
         catch (Exception batchError)
         {
-            metrics.SqsFailure("record");
+            Failed("record", batchError.Message);
             log.LogWarning(batchError, "Recording a batch of {Count} SQS messages failed; trying them one at a time", messages.Count);
             // One at a time, so that a message that cannot be recorded does not hold back the others.
             for (int i = 0; i < messages.Count; i++)
@@ -204,6 +240,11 @@ public sealed class SqsConsumer(
         int deleted = await DeleteAsync(client, url, done);
         metrics.SqsMessages(deleted, deleted: true);
         metrics.SqsMessages(messages.Count - deleted, deleted: false);
+        lock (_gate)
+        {
+            _deleted += deleted;
+            _kept += messages.Count - deleted;
+        }
         return deleted == messages.Count;
     }
 
@@ -239,7 +280,7 @@ public sealed class SqsConsumer(
             int failed = response.Failed?.Count ?? 0;
             if (failed > 0)
             {
-                metrics.SqsFailure("delete");
+                Failed("delete", response.Failed![0].Message);
                 log.LogWarning("SQS refused to delete {Failed} of {Count} recorded messages ({Reason}); they will be redelivered and recognised",
                     failed, done.Count, response.Failed![0].Message);
             }
@@ -247,7 +288,7 @@ public sealed class SqsConsumer(
         }
         catch (Exception e)
         {
-            metrics.SqsFailure("delete");
+            Failed("delete", e.Message);
             log.LogWarning("Deleting {Count} recorded SQS messages failed ({Error}); they will be redelivered and recognised", done.Count, e.Message);
             return 0;
         }
@@ -283,3 +324,8 @@ public sealed class SqsConsumer(
         public void Reset() => _failures = 0;
     }
 }
+
+/// <summary>One silo's SQS consumer: counts since it started, and its last failure.</summary>
+public sealed record SqsConsumerStatus(
+    bool Enabled, string QueueName, string? QueueUrl, int Loops, long Deleted, long Kept,
+    int FailuresInARow, string? LastError, DateTimeOffset? LastErrorAt, DateTimeOffset? LastReceiveAt);
