@@ -86,23 +86,8 @@ public sealed partial class PortalStack : IAsyncLifetime
 
     private Process StartPortal(int port)
     {
-        string configuration = AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}") ? "Release" : "Debug";
-        string dir = Path.Combine(TestPaths.RepoRoot, "portal");
-        var psi = new ProcessStartInfo("dotnet") { WorkingDirectory = dir, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in new[]
-        {
-            Path.Combine(dir, "bin", configuration, "net10.0", "Telemetry.Portal.dll"),
-            "--urls", PortalUrl,
-            $"--Orleans:GatewayPort={Silo.GatewayPort}",
-            $"--Orleans:ClusterId={Silo.ClusterId}",
-            $"--Portal:Silo:Url={Silo.BaseUrl}",
-            $"--Portal:Silo:ReadToken={SiloHost.ReadToken}",
-            $"--Portal:AdminEmails:0={AdminEmail}",
-            "--Logging:LogLevel:Default=Warning",
-        })
-        {
-            psi.ArgumentList.Add(a);
-        }
+        var psi = PortalProcess.StartInfo(PortalUrl, Silo,
+            $"--Portal:Silo:ReadToken={SiloHost.ReadToken}", $"--Portal:AdminEmails:0={AdminEmail}", "--Logging:LogLevel:Default=Warning");
         var portal = new Process { StartInfo = psi };
         portal.OutputDataReceived += (_, e) => Log(e.Data);
         portal.ErrorDataReceived += (_, e) => Log(e.Data);

@@ -26,20 +26,7 @@ public sealed class ErrorsPortalWithSiloTests
             DetailsJson: """{"median_change_pct":40}"""), default);
 
         int port = TestPaths.FreePort();
-        string configuration = AppContext.BaseDirectory.Contains("/Release/") ? "Release" : "Debug";
-        string dir = Path.Combine(TestPaths.RepoRoot, "portal");
-        var psi = new ProcessStartInfo("dotnet") { WorkingDirectory = dir, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in new[]
-        {
-            Path.Combine(dir, "bin", configuration, "net10.0", "Telemetry.Portal.dll"),
-            "--urls", $"http://127.0.0.1:{port}",
-            $"--Orleans:GatewayPort={silo.GatewayPort}",
-            $"--Orleans:ClusterId={silo.ClusterId}",
-            $"--Portal:Silo:Url={silo.BaseUrl}",
-        })
-        {
-            psi.ArgumentList.Add(a);
-        }
+        var psi = PortalProcess.StartInfo($"http://127.0.0.1:{port}", silo);
         using var portal = Process.Start(psi)!;
         portal.BeginOutputReadLine();
         portal.BeginErrorReadLine();

@@ -19,19 +19,7 @@ public sealed class PortalWithSiloTests
         Assert.Equal(HttpStatusCode.BadRequest, (await silo.SubmitAsync("portal-bad/idle-daily/Firefox/23.0.1/release/20130814063812", "not json"u8.ToArray())).StatusCode);
 
         int port = TestPaths.FreePort();
-        string configuration = AppContext.BaseDirectory.Contains("/Release/") ? "Release" : "Debug";
-        string dir = Path.Combine(TestPaths.RepoRoot, "portal");
-        var psi = new ProcessStartInfo("dotnet") { WorkingDirectory = dir, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in new[]
-        {
-            Path.Combine(dir, "bin", configuration, "net10.0", "Telemetry.Portal.dll"),
-            "--urls", $"http://127.0.0.1:{port}",
-            $"--Orleans:GatewayPort={silo.GatewayPort}",
-            $"--Orleans:ClusterId={silo.ClusterId}",
-        })
-        {
-            psi.ArgumentList.Add(a);
-        }
+        var psi = PortalProcess.StartInfo($"http://127.0.0.1:{port}", silo);
         using var portal = Process.Start(psi)!;
         portal.BeginOutputReadLine();
         portal.BeginErrorReadLine();
