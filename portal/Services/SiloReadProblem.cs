@@ -2,8 +2,16 @@ using System.Net;
 
 namespace Telemetry.Portal.Services;
 
+/// <summary>A failure as a page shows it (<c>ProblemCard</c>): a title, a sentence, and whether the silo could not be reached at all.</summary>
+public interface IPageProblem
+{
+    string Title { get; }
+    string Message { get; }
+    bool Unreachable { get; }
+}
+
 /// <summary>What a page says when a read from the silo failed: a title and a sentence a person can act on.</summary>
-public sealed record SiloReadProblem(string Title, string Message, bool Unreachable)
+public sealed record SiloReadProblem(string Title, string Message, bool Unreachable) : IPageProblem
 {
     /// <summary>
     /// Turns a failure into words: the silo's own reason for an error answer, a plain "cannot be reached"

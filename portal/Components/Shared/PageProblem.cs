@@ -4,7 +4,7 @@ using Telemetry.Portal.Services;
 namespace Telemetry.Portal.Components.Shared;
 
 /// <summary>A failure as a person reads it: a title, a sentence, and whether the silo could not be reached at all.</summary>
-public sealed record PageProblem(string Title, string Message, bool Unreachable)
+public sealed record PageProblem(string Title, string Message, bool Unreachable) : IPageProblem
 {
     /// <summary>The silo's own reason when it answered; "cannot be reached" when it did not; never a stack trace.</summary>
     public static PageProblem From(Exception exception, string what) => exception switch
