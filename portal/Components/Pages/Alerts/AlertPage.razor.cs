@@ -88,31 +88,21 @@ public sealed partial class AlertPage : ComponentBase, IDisposable
         string? comment = string.IsNullOrWhiteSpace(_comment) ? null : _comment.Trim();
         string? bug = string.IsNullOrWhiteSpace(_bug) ? null : _bug.Trim();
         DateTimeOffset? until = action == "snooze" ? Clock.GetUtcNow() + _snoozeFor : null;
-        _acting = true;
-        try
+        string? failed = await PageAction.RunAsync(Logger, action, busy => _acting = busy, async () =>
         {
             _alert = await Source.ActAsync(Id, new AlertAction(action, comment, bug, until), _user.Token, _closing.Token);
             _now = Clock.GetUtcNow();
             _comment = null;
             _bug = null;
-            _actionFailed = false;
             _actionMessage = action switch
             {
                 "comment" => "Comment added.",
                 "snooze" => $"Snoozed until {Timestamps.Utc(until)}: no mail about it until then.",
                 _ => $"Done: {action}. The alert is now {_alert.State}.",
             };
-        }
-        catch (Exception e) when (e is not OperationCanceledException)
-        {
-            ErrorsLog.ActionFailed(Logger, action, e);
-            _actionFailed = true;
-            _actionMessage = PageProblem.ActionFailed(e);
-        }
-        finally
-        {
-            _acting = false;
-        }
+        });
+        _actionFailed = failed is not null;
+        _actionMessage = failed ?? _actionMessage;
     }
 
     /// <summary>The matching attributes of the alert that it has, labelled for people.</summary>

@@ -121,31 +121,21 @@ public sealed partial class ErrorDetailPage : ComponentBase, IDisposable
         }
         string? comment = string.IsNullOrWhiteSpace(_comment) ? null : _comment.Trim();
         DateTimeOffset? until = action == "snooze" ? Clock.GetUtcNow() + _snoozeFor : null;
-        _acting = true;
-        try
+        string? failed = await PageAction.RunAsync(Logger, action, busy => _acting = busy, async () =>
         {
             var after = await Source.ActAsync(Project, Fingerprint, new IssueAction(action, comment, until), _user.Token, _closing.Token);
             // The action answers the issue over the silo's default range; keep the chart's range.
             Show(await Source.GetAsync(Project, Fingerprint, Days, _closing.Token) ?? after);
             _comment = null;
-            _actionFailed = false;
             _actionMessage = action switch
             {
                 "comment" => "Comment added.",
                 "snooze" => $"Snoozed until {Timestamps.Utc(until)}.",
                 _ => $"Done: {action}.",
             };
-        }
-        catch (Exception e) when (e is not OperationCanceledException)
-        {
-            ErrorsLog.ActionFailed(Logger, action, e);
-            _actionFailed = true;
-            _actionMessage = PageProblem.ActionFailed(e);
-        }
-        finally
-        {
-            _acting = false;
-        }
+        });
+        _actionFailed = failed is not null;
+        _actionMessage = failed ?? _actionMessage;
     }
 
     public void Dispose()

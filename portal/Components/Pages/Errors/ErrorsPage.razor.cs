@@ -109,20 +109,12 @@ public sealed partial class ErrorsPage : ComponentBase, IDisposable
         {
             return;
         }
-        _evaluating = true;
         _evaluationProblem = null;
-        try
+        string? failed = await PageAction.RunAsync(Logger, "dry run", busy => _evaluating = busy, async () =>
+            _round = await Source.EvaluateDryRunAsync(user.Token, _closing.Token));
+        if (failed is not null)
         {
-            _round = await Source.EvaluateDryRunAsync(user.Token, _closing.Token);
-        }
-        catch (Exception e) when (e is not OperationCanceledException)
-        {
-            ErrorsLog.ActionFailed(Logger, "dry run", e);
-            _evaluationProblem = "The dry run failed. " + PageProblem.ActionFailed(e);
-        }
-        finally
-        {
-            _evaluating = false;
+            _evaluationProblem = "The dry run failed. " + failed;
         }
     }
 

@@ -114,8 +114,7 @@ public sealed partial class SubscriptionsPage : ComponentBase, IDisposable
             _formError = error;
             return;
         }
-        _busy = true;
-        try
+        string? failed = await PageAction.RunAsync(Logger, "subscription save", busy => _busy = busy, async () =>
         {
             var saved = form.Id is { } id
                 ? await Source.UpdateAsync(id, body, _user.Token, _closing.Token)
@@ -124,15 +123,10 @@ public sealed partial class SubscriptionsPage : ComponentBase, IDisposable
             _formError = null;
             Say($"Subscription #{saved.Id} {(form.Id is null ? "created" : "saved")}.", error: false);
             await LoadAsync();
-        }
-        catch (Exception e) when (e is not OperationCanceledException)
+        });
+        if (failed is not null)
         {
-            ErrorsLog.ActionFailed(Logger, "subscription save", e);
-            _formError = PageProblem.ActionFailed(e);
-        }
-        finally
-        {
-            _busy = false;
+            _formError = failed;
         }
     }
 
@@ -142,21 +136,15 @@ public sealed partial class SubscriptionsPage : ComponentBase, IDisposable
         {
             return;
         }
-        _busy = true;
-        try
+        string? failed = await PageAction.RunAsync(Logger, "subscription pause", busy => _busy = busy, async () =>
         {
             await Source.UpdateAsync(s.Id, SubscriptionBody.Of(s) with { Paused = paused }, _user.Token, _closing.Token);
             Say($"Subscription #{s.Id} {(paused ? "paused: it sends you nothing until you resume it" : "resumed")}.", error: false);
             await LoadAsync();
-        }
-        catch (Exception e) when (e is not OperationCanceledException)
+        });
+        if (failed is not null)
         {
-            ErrorsLog.ActionFailed(Logger, "subscription pause", e);
-            Say(PageProblem.ActionFailed(e), error: true);
-        }
-        finally
-        {
-            _busy = false;
+            Say(failed, error: true);
         }
     }
 
@@ -166,22 +154,16 @@ public sealed partial class SubscriptionsPage : ComponentBase, IDisposable
         {
             return;
         }
-        _busy = true;
-        try
+        string? failed = await PageAction.RunAsync(Logger, "subscription delete", busy => _busy = busy, async () =>
         {
             await Source.DeleteAsync(s.Id, _user.Token, _closing.Token);
             _confirmDelete = null;
             Say($"Subscription #{s.Id} deleted.", error: false);
             await LoadAsync();
-        }
-        catch (Exception e) when (e is not OperationCanceledException)
+        });
+        if (failed is not null)
         {
-            ErrorsLog.ActionFailed(Logger, "subscription delete", e);
-            Say(PageProblem.ActionFailed(e), error: true);
-        }
-        finally
-        {
-            _busy = false;
+            Say(failed, error: true);
         }
     }
 
