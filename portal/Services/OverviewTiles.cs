@@ -55,14 +55,23 @@ public sealed class OverviewTilesService(SiloApi api, TimeProvider time) : IOver
     public const int CrashRateDays = 7;
     public const int OutboxReadLimit = 500;
 
+    /// <summary>Regression states that count as open (every state but resolved and invalid).</summary>
+    private static readonly string[] OpenRegressionStates = ["new", "acknowledged", "regressed"];
+
     public async Task<OverviewTiles> GetAsync(Auth.PortalUser? viewer, CancellationToken ct)
     {
         string? bearer = viewer?.Token;
         var regressions = Tile(async () =>
         {
-            var json = await api.GetAsync("/api/regressions", bearer, ct);
-            return json is { } j ? j.GetProperty("regressions").EnumerateArray()
-                .Count(r => r.GetProperty("state").GetString() is not ("resolved" or "invalid")) : 0;
+            // Only the open states are read: the history of resolved and invalid records grows without end,
+            // and this runs on every refresh of every open overview.
+            int open = 0;
+            foreach (var state in OpenRegressionStates)
+            {
+                var json = await api.GetAsync($"/api/regressions?state={state}", bearer, ct);
+                open += json?.GetProperty("regressions").GetArrayLength() ?? 0;
+            }
+            return open;
         });
         var expiring = Tile(async () =>
         {
