@@ -20,6 +20,13 @@ public static class SiloApp
         if (builder.Configuration.ConnectionString() is { } cs)
         {
             await SchemaMigrator.MigrateAsync(cs, logger);
+            var bodies = builder.Configuration.GetSection(Storage.Bodies.BodyStoreOptions.Section).Get<Storage.Bodies.BodyStoreOptions>() ?? new();
+            logger.LogInformation("Raw submission bodies: {Where}", bodies.Kind.Trim().ToLowerInvariant() switch
+            {
+                Storage.Bodies.BodyStoreOptions.FileSystem => $"filesystem store in {Path.GetFullPath(bodies.Path)}",
+                Storage.Bodies.BodyStoreOptions.S3 => $"S3 bucket {bodies.Bucket} ({(string.IsNullOrWhiteSpace(bodies.ServiceUrl) ? "AWS " + bodies.Region : bodies.ServiceUrl)}), keys under {bodies.Prefix}",
+                _ => "in the PostgreSQL rows",
+            });
         }
         else
         {

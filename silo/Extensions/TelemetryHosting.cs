@@ -15,6 +15,7 @@ using Telemetry.Silo.Operations;
 using Telemetry.Silo.Probes;
 using Telemetry.Silo.Sentry;
 using Telemetry.Silo.Storage;
+using Telemetry.Silo.Storage.Bodies;
 
 namespace Telemetry.Silo.Extensions;
 
@@ -107,6 +108,8 @@ public static class TelemetryHosting
         services.AddSingleton<IValidateOptions<AdminOptions>, AdminOptionsValidator>();
         services.AddOptions<CountryOptions>().BindConfiguration(CountryOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<CountryOptions>, CountryOptionsValidator>();
+        services.AddOptions<BodyStoreOptions>().BindConfiguration(BodyStoreOptions.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<BodyStoreOptions>, BodyStoreOptionsValidator>();
         services.AddOptions<CrashOptions>().BindConfiguration(CrashOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<CrashOptions>, CrashOptionsValidator>();
         services.AddSingleton(sp => new DecodeSettings(sp.GetRequiredService<IOptions<AggregatesOptions>>().Value.ExcludedMetrics));
@@ -119,7 +122,8 @@ public static class TelemetryHosting
         }
         else
         {
-            services.AddSingleton<ILandingLog>(_ => new PostgresLandingLog(cs));
+            services.AddSingleton<ILandingLog>(sp => new PostgresLandingLog(cs, BodyStores.Create(sp.GetRequiredService<IOptions<BodyStoreOptions>>().Value),
+                sp.GetRequiredService<IOptions<BodyStoreOptions>>().Value.Prefix));
             services.AddSingleton<ICrashProjectionStore>(_ => new PostgresCrashProjectionStore(cs));
         }
         services.AddOutbox(cs);

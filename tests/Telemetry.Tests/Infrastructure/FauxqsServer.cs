@@ -48,6 +48,14 @@ public sealed class FauxqsServer : IAsyncDisposable
         $"--Sentry:WaitSeconds={waitSeconds}",
     ];
 
+    /// <summary>The body store settings of a silo keeping bodies in <paramref name="bucket"/> here.</summary>
+    public Telemetry.Silo.Storage.Bodies.BodyStoreOptions S3Options(string bucket) =>
+        new() { Kind = "s3", ServiceUrl = ServiceUrl, Bucket = bucket, Region = "us-east-1" };
+
+    /// <summary>The silo's settings that keep bodies in <paramref name="bucket"/> here.</summary>
+    public string[] S3SiloArgs(string bucket) =>
+        ["--Ingest:BodyStore:Kind=s3", $"--Ingest:BodyStore:ServiceUrl={ServiceUrl}", $"--Ingest:BodyStore:Bucket={bucket}"];
+
     public static async Task<FauxqsServer> StartAsync()
     {
         for (int attempt = 1; ; attempt++)

@@ -189,7 +189,19 @@ public sealed partial class PostgresServer : IAsyncDisposable
         await connection.OpenAsync().ConfigureAwait(false);
         await using var command = new NpgsqlCommand($"CREATE DATABASE \"{name}\"", connection);
         await command.ExecuteNonQueryAsync().ConfigureAwait(false);
-        return BuildConnectionString(name);
+        string cs = BuildConnectionString(name);
+        // Its silos' body store lives beside the server's data, and goes with it.
+        BodyDirectories[name] = Path.Combine(rootDir, "bodies", name);
+        return cs;
+    }
+
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> BodyDirectories = new();
+
+    /// <summary>The filesystem body store directory for the silos of the database <paramref name="connectionString"/> names.</summary>
+    public static string BodyDirectory(string connectionString)
+    {
+        string database = new NpgsqlConnectionStringBuilder(connectionString).Database ?? "postgres";
+        return BodyDirectories.GetValueOrDefault(database) ?? Path.Combine(Path.GetTempPath(), "telemetry-test-bodies", database);
     }
 
     /// <summary>

@@ -59,6 +59,7 @@ public sealed class SiloHost : IAsyncDisposable
             if (connectionString is not null)
             {
                 args.Add($"--ConnectionStrings:Telemetry={connectionString}");
+                args.Add($"--Ingest:BodyStore:Path={PostgresServer.BodyDirectory(connectionString)}");
             }
             args.AddRange(extraArgs);
             var app = await SiloApp.BuildAsync([.. args]);

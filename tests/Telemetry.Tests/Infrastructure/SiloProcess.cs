@@ -37,6 +37,7 @@ public sealed class SiloProcess : IAsyncDisposable
             Path.Combine(dir, "Telemetry.Silo.dll"),
             "--urls", $"http://127.0.0.1:{httpPort}",
             $"--ConnectionStrings:Telemetry={connectionString}",
+            $"--Ingest:BodyStore:Path={PostgresServer.BodyDirectory(connectionString)}",
             $"--Orleans:SiloPort={siloPort}",
             $"--Orleans:GatewayPort={gatewayPort}",
             $"--Admin:Tokens:0={SiloHost.AdminToken}",
