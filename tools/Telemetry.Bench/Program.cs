@@ -1233,7 +1233,8 @@ public sealed class PgStats(string connectionString)
                 {
                     string q = r.GetString(0);
                     string key =
-                        q.Contains("INSERT INTO landing", StringComparison.OrdinalIgnoreCase) || q.Contains("COPY landing", StringComparison.OrdinalIgnoreCase) ? "insert"
+                        q.Contains("INSERT INTO landing_objects", StringComparison.OrdinalIgnoreCase) && !q.Contains("unnest", StringComparison.OrdinalIgnoreCase) ? "objects"
+                        : q.Contains("INSERT INTO landing", StringComparison.OrdinalIgnoreCase) || q.Contains("COPY landing", StringComparison.OrdinalIgnoreCase) ? "insert"
                         : q.Contains("nextval(", StringComparison.OrdinalIgnoreCase) && q.Contains("FROM landing WHERE doc_id", StringComparison.OrdinalIgnoreCase) ? "commitids"
                         : q.Contains("FROM landing", StringComparison.OrdinalIgnoreCase) && q.Contains("GROUP BY batch_id", StringComparison.OrdinalIgnoreCase) ? "list"
                         : q.Contains("FROM landing", StringComparison.OrdinalIgnoreCase) && q.Contains("body", StringComparison.OrdinalIgnoreCase) ? "reread"
@@ -1279,6 +1280,7 @@ public sealed class PgStats(string connectionString)
             return string.Join("; ",
                 G("insert", "landing COPY (group commits; INSERT after a docId race)", true),
                 G("commitids", "group commits' batch id + duplicate check", false),
+                G("objects", "body object records (one per group commit)", false),
                 G("reread", "batches read back from the landing log (re-decoded)", true)
                     + (acceptedPings > 0 ? FormattableString.Invariant($" = {100.0 * reread.Rows / acceptedPings:F0}% of accepted pings parsed twice") : ""),
                 G("list", "batch listings", false),
