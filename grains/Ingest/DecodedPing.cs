@@ -35,9 +35,9 @@ public readonly record struct Contribution(
 public sealed class DecodedPing
 {
     public required PingDimensions Dimensions { get; init; }
-    public List<Contribution> Contributions { get; } = new();
+    public List<Contribution> Contributions { get; private set; } = new();
     /// <summary>Names of histograms skipped as invalid (counted under invalid_histogram).</summary>
-    public List<string> InvalidHistograms { get; } = new();
+    public List<string> InvalidHistograms { get; private set; } = new();
     /// <summary>What the ping contributes to crash aggregates (README, "Crash aggregates"), or why it does not.</summary>
     public Telemetry.Grains.Crash.CrashDecodeResult Crash { get; set; }
 
@@ -99,6 +99,60 @@ public sealed class DecodedPing
             Counts = counts,
         };
     }
+
+    // The working arrays and lists of the last ping decoded on this thread by the submit path: the
+    // ping's contributions are copied out once, into its aggregation input (ToHistograms), and the
+    // working storage goes to the next ping instead of becoming garbage (docs/ingest-cost.md).
+    private sealed class Spare
+    {
+        public int[] Indexes = [];
+        public long[] Counts = [];
+        public List<Contribution> Contributions = new();
+        public List<string> InvalidHistograms = new();
+    }
+
+    private const int MaxRetainedValues = 1 << 20;
+
+    [ThreadStatic] private static Spare? t_spare;
+
+    private bool _borrowed;
+
+    /// <summary>Takes this thread's spare working storage, when there is one.</summary>
+    internal void Borrow()
+    {
+        if (t_spare is not { } spare)
+        {
+            return;
+        }
+        t_spare = null;
+        Indexes = spare.Indexes;
+        Counts = spare.Counts;
+        spare.Contributions.Clear();
+        spare.InvalidHistograms.Clear();
+        Contributions = spare.Contributions;
+        InvalidHistograms = spare.InvalidHistograms;
+        _borrowed = true;
+    }
+
+    /// <summary>
+    /// Gives the working storage to the next ping decoded on this thread. This ping must not be used
+    /// afterwards (its contributions and value arrays are gone).
+    /// </summary>
+    internal void Release()
+    {
+        if (Indexes.Length <= MaxRetainedValues && Contributions.Capacity <= MaxRetainedValues)
+        {
+            t_spare = new Spare { Indexes = Indexes, Counts = Counts, Contributions = Contributions, InvalidHistograms = InvalidHistograms };
+        }
+        _borrowed = false;
+        Indexes = [];
+        Counts = [];
+        Contributions = null!;
+        InvalidHistograms = null!;
+        Used = 0;
+    }
+
+    internal bool IsBorrowed => _borrowed;
 
     /// <summary>Sizes the storage once for what the ping can hold, so decoding does not grow arrays.</summary>
     internal void Reserve(int contributions, int values)

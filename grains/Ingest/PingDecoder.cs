@@ -35,7 +35,8 @@ public static class PingDecoder
     private const string StartupPrefix = "STARTUP_";
 
     /// <summary>Checks the ping has what its version needs and decodes it; throws <see cref="PingFormatException"/> (bad_payload).</summary>
-    public static DecodedPing Decode(RawPing raw, SubmissionPath path, DateOnly submissionDate, ProbeSnapshot probes, DecodeSettings settings)
+    /// <param name="borrowStorage">Decode into this thread's spare working storage (the caller releases it: <see cref="SubmissionDecoder.DecodeForLanding"/>).</param>
+    public static DecodedPing Decode(RawPing raw, SubmissionPath path, DateOnly submissionDate, ProbeSnapshot probes, DecodeSettings settings, bool borrowStorage = false)
     {
         RequireFields(raw);
         int mismatches = 0;
@@ -69,6 +70,10 @@ public static class PingDecoder
             SubmissionDate = submissionDate.ToString("yyyyMMdd"),
         };
         var ping = new DecodedPing { Dimensions = dims, DimensionMismatches = mismatches, SubmissionDate = submissionDate };
+        if (borrowStorage)
+        {
+            ping.Borrow();
+        }
         int observations = raw.Scalars.Count + raw.SimpleMeasures.Count;
         ping.Reserve(raw.Histograms.Count + observations, raw.ValuesUsed + raw.Histograms.Count + observations);
 
@@ -84,18 +89,16 @@ public static class PingDecoder
             {
                 continue;
             }
-            string metric = "SCALARS_" + s.Name.ToUpperInvariant();
+            string metric = MetricNames.Of("SCALARS_", s.Name, "");
             if (settings.ExcludedMetrics.Contains(metric))
             {
                 continue;
             }
-            AddObservation(ping, metric, s.Label.ToUpperInvariant(), s.Process, BucketLayout.Scalars, s.Value);
+            AddObservation(ping, metric, MetricNames.Upper(s.Label), s.Process, BucketLayout.Scalars, s.Value);
         }
         foreach (var m in raw.SimpleMeasures)
         {
-            string metric = m.Label.Length == 0
-                ? "SIMPLE_MEASURES_" + m.Name.ToUpperInvariant()
-                : "SIMPLE_MEASURES_" + m.Name.ToUpperInvariant() + "_" + m.Label.ToUpperInvariant();
+            string metric = MetricNames.Of("SIMPLE_MEASURES_", m.Name, m.Label);
             if (settings.ExcludedMetrics.Contains(metric))
             {
                 continue;
@@ -275,5 +278,55 @@ public static class PingDecoder
         int start = ping.Used;
         ping.Add(index, 1);
         ping.Contributions.Add(new Contribution(metric, label, process, layout, undeclared, (long)Math.Round(value), start, 1));
+    }
+}
+
+/// <summary>
+/// The aggregate metric names of scalars and simple measurements ("SCALARS_" + NAME, …), built once
+/// per name instead of twice per ping and value. Per thread (no locks); bounded, since names come
+/// from clients.
+/// </summary>
+internal static class MetricNames
+{
+    private const int MaxEntries = 50_000;
+
+    [ThreadStatic] private static Dictionary<(string Prefix, string Name, string Label), string>? t_names;
+    [ThreadStatic] private static Dictionary<string, string>? t_upper;
+
+    /// <summary><paramref name="prefix"/> + NAME, or + NAME_LABEL when there is a label.</summary>
+    public static string Of(string prefix, string name, string label)
+    {
+        var table = t_names ??= new();
+        if (table.TryGetValue((prefix, name, label), out var metric))
+        {
+            return metric;
+        }
+        metric = label.Length == 0 ? prefix + name.ToUpperInvariant() : prefix + name.ToUpperInvariant() + "_" + label.ToUpperInvariant();
+        if (table.Count >= MaxEntries)
+        {
+            table.Clear();
+        }
+        table[(prefix, name, label)] = metric;
+        return metric;
+    }
+
+    public static string Upper(string value)
+    {
+        if (value.Length == 0)
+        {
+            return value;
+        }
+        var table = t_upper ??= new(StringComparer.Ordinal);
+        if (table.TryGetValue(value, out var upper))
+        {
+            return upper;
+        }
+        upper = value.ToUpperInvariant();
+        if (table.Count >= MaxEntries)
+        {
+            table.Clear();
+        }
+        table[value] = upper;
+        return upper;
     }
 }

@@ -70,10 +70,10 @@ public static partial class IngestApi
             var submissionDate = DateOnly.FromDateTime(receivedAt.UtcDateTime);
             bool declaredGzip = request.Headers.ContentEncoding.ToString().Contains("gzip", StringComparison.OrdinalIgnoreCase);
             string? country = CountryOf(request, countryOptions.Value);
-            DecodedPing ping;
+            LandingDecode ping;
             try
             {
-                ping = SubmissionDecoder.Decode(body, declaredGzip, opts.MaxInflatedBytes, path, submissionDate, probes.Current, decodeSettings, country);
+                ping = SubmissionDecoder.DecodeForLanding(body, declaredGzip, opts.MaxInflatedBytes, path, submissionDate, probes.Current, decodeSettings, country);
             }
             catch (PingFormatException e)
             {
@@ -88,7 +88,7 @@ public static partial class IngestApi
             {
                 // The entry points into the pooled body buffer: LandAsync returns only after the
                 // commit that reads it (the buffer goes back to the pool in the finally below).
-                outcome = await committer.LandAsync(entry, PingAggregates.Of(ping), ctx.RequestAborted);
+                outcome = await committer.LandAsync(entry, ping.Aggregates, ctx.RequestAborted);
             }
             catch (LandingUnavailableException)
             {

@@ -100,7 +100,7 @@ public sealed class IngestCounters : IDisposable
         });
     }
 
-    public void InvalidHistograms(List<string> metrics)
+    public void InvalidHistograms(IReadOnlyList<string> metrics)
     {
         foreach (var metric in metrics)
         {

@@ -91,6 +91,10 @@ public static class MicroBench
         {
             decoded[i % gz.Length] = SubmissionDecoder.Decode(gz[i % gz.Length], true, 16 << 20, path, day, snapshot, settings);
         });
+        Step("decode for landing (submit path: pooled)", i =>
+        {
+            SubmissionDecoder.DecodeForLanding(gz[i % gz.Length], true, 16 << 20, path, day, snapshot, settings);
+        });
         var prepared = new PingAggregates[gz.Length];
         Step("prepare for aggregation (PingAggregates.Of)", i =>
         {

@@ -167,7 +167,7 @@ public sealed class DockerComposeTests
     }
 
     [Fact]
-    public void Silos_send_mail_to_the_smtp_catcher_and_consume_the_sqs_emulator()
+    public void Silos_send_mail_to_the_smtp_catcher_and_use_the_emulators_sqs_and_s3()
     {
         foreach (var silo in Silos)
         {
@@ -180,7 +180,15 @@ public sealed class DockerComposeTests
             Assert.Equal(Sqs.Name, sqs.Host);
             Assert.Equal(SqsPort, sqs.Port);
             Assert.True(silo.DependsOn.ContainsKey(Sqs.Name) && silo.DependsOn.ContainsKey(Smtp.Name), $"{silo.Name} should start after {Sqs.Name} and {Smtp.Name}");
+
+            // Raw bodies in the emulator's S3, the same bucket for every silo: a silo's own disk would
+            // leave a dead silo's batches unreadable by the others.
+            Assert.Equal("s3", silo.Env("Ingest__BodyStore__Kind"));
+            var s3 = new Uri(silo.Env("Ingest__BodyStore__ServiceUrl") ?? throw new Xunit.Sdk.XunitException($"{silo.Name} has no Ingest__BodyStore__ServiceUrl"));
+            Assert.Equal(Sqs.Name, s3.Host);
+            Assert.Equal(SqsPort, s3.Port);
         }
+        Assert.Single(Silos.Select(s => s.Env("Ingest__BodyStore__Bucket")).Distinct());
     }
 
     [Fact]
