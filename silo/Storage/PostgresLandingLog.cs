@@ -11,7 +11,9 @@ namespace Telemetry.Silo.Storage;
 /// spends about half the CPU per row of a multi-row INSERT ... ON CONFLICT). Should another group
 /// commit store one of the same docIds in between, the COPY fails on the primary key and the
 /// group is written again with INSERT ... ON CONFLICT DO NOTHING. Batch ids are settled by
-/// transaction ids (see <see cref="GetSettledHorizonAsync"/>).
+/// transaction ids (see <see cref="GetSettledHorizonAsync"/>). With a body store the rows are small:
+/// the group's bodies go to one object written while the rows are copied, and the commit waits for
+/// it (docs/body-store.md).
 /// </summary>
 public sealed class PostgresLandingLog : ILandingLog, IBodyObjectMaintenance, IAsyncDisposable
 {

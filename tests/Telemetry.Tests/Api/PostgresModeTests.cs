@@ -57,10 +57,13 @@ public sealed class ConcurrentMigrationTests(PostgresFixture pg)
         await conn.OpenAsync();
         await using var cmd = new NpgsqlCommand("""
             SELECT count(*) FROM information_schema.tables
-            WHERE table_schema = 'public' AND table_name IN ('landing', 'crash_aggregates', 'outbox', 'orleansquery', 'orleansstorage', 'orleansmembershiptable', 'orleansreminderstable', 'expiry_notices', 'expiry_runs', 'sentry_issues', 'sentry_issue_days', 'sentry_dead_letters')
+            WHERE table_schema = 'public' AND table_name IN ('landing', 'crash_aggregates', 'outbox', 'orleansquery', 'orleansstorage', 'orleansmembershiptable', 'orleansreminderstable', 'expiry_notices', 'expiry_runs', 'sentry_issues', 'sentry_issue_days', 'sentry_dead_letters', 'landing_objects', 'landing_store')
             """, conn);
-        Assert.Equal(12L, (long)(await cmd.ExecuteScalarAsync())!);
+        Assert.Equal(14L, (long)(await cmd.ExecuteScalarAsync())!);
         await using var marks = new NpgsqlCommand("SELECT count(*) FROM telemetry_schema", conn);
-        Assert.Equal(6L, (long)(await marks.ExecuteScalarAsync())!); // one mark per script, 001 to 006
+        Assert.Equal(7L, (long)(await marks.ExecuteScalarAsync())!); // one mark per script, 001 to 007
+        // One body store name space, however many migrations raced to create it.
+        await using var ns = new NpgsqlCommand("SELECT count(*) FROM landing_store", conn);
+        Assert.Equal(1L, (long)(await ns.ExecuteScalarAsync())!);
     }
 }
