@@ -17,8 +17,8 @@ namespace Telemetry.Tests.Notifications;
 /// carries, an SMTP outage, giving up and an admin's retry, flood control.
 /// </summary>
 // OpenTelemetry listens to every meter of a name in the process, so /metrics of one in-process silo also counts
-// mail sent by other silos of the test run: this class shares the "postgres" collection with the Sentry mail
-// tests, so the two never send at the same time and the exact counts below stay this silo's.
+// mail sent by other silos of the test run (portal and alert tests run in other collections at the same time):
+// exact outcomes are read from this silo's outbox listing, /metrics only for the series being there.
 [Collection("postgres")]
 public sealed partial class OutboxSmtpTests
 {
@@ -54,10 +54,13 @@ public sealed partial class OutboxSmtpTests
         Assert.Equal(1, item.GetProperty("attempts").GetInt32());
         Assert.True(item.GetProperty("has_unsubscribe").GetBoolean());
 
+        // /metrics shows the mail counted. Only "at least": OpenTelemetry listens to meters by name, process-wide,
+        // so in this test process the series also sums the mail of other test silos running at the same time
+        // (one silo per process in production). This silo's exact outcome is the listing above.
         string metrics = await silo.Http.GetStringAsync("/metrics");
-        Assert.Matches(@"(?m)^telemetry_mail_sent_total\{[^}]*\} 1$", metrics);
-        Assert.Matches(@"(?m)^telemetry_outbox_pending\{[^}]*\} [01]$", metrics);
-        Assert.Matches(@"(?m)^telemetry_outbox_failed\{[^}]*\} 0$", metrics);
+        Assert.Matches(@"(?m)^telemetry_mail_sent_total\{[^}]*\} [1-9][0-9]*$", metrics);
+        Assert.Matches(@"(?m)^telemetry_outbox_pending\{[^}]*\} [0-9]+$", metrics);
+        Assert.Matches(@"(?m)^telemetry_outbox_failed\{[^}]*\} [0-9]+$", metrics);
     }
 
     [Fact]
