@@ -89,19 +89,7 @@ public sealed class CrashRecoveryTests(PostgresFixture pg, FauxqsFixture fauxqs,
             await Task.WhenAll(load);
             output.WriteLine($"acknowledged {acknowledged.Count}, failed or unanswered {failures}");
 
-            var stored = new HashSet<string>(StringComparer.Ordinal);
-            await using (var conn = new NpgsqlConnection(cs))
-            {
-                await conn.OpenAsync();
-                await using var cmd = new NpgsqlCommand("SELECT doc_id FROM landing", conn);
-                await using var reader = await cmd.ExecuteReaderAsync();
-                while (await reader.ReadAsync())
-                {
-                    stored.Add(reader.GetString(0));
-                }
-            }
-            var lost = acknowledged.Where(d => !stored.Contains(d)).ToList();
-            Assert.True(lost.Count == 0, $"{lost.Count} acknowledged pings are not in the landing log, e.g. {lost.FirstOrDefault()}");
+            var stored = await StoredAndAcknowledgedAsync(cs, acknowledged);
             Assert.Equal(bodyStore == "database" ? 0 : stored.Count, await CountBodiesElsewhereAsync(cs));
 
             // Every stored ping is counted exactly once: counts and sums match the landing log exactly.
@@ -137,6 +125,25 @@ public sealed class CrashRecoveryTests(PostgresFixture pg, FauxqsFixture fauxqs,
 
     private static SiloProcess StartSiloProcess(string cs, int httpPort, int siloPort, int gatewayPort, string[] storeArgs, string name = "crash-test") =>
         SiloProcess.Start(cs, httpPort, siloPort, gatewayPort, name, ["--Ingest:CheckpointSeconds=1", "--Ingest:PersistSeconds=1", .. storeArgs]);
+
+    /// <summary>The docIds in the landing log, after checking that every acknowledged one is among them.</summary>
+    private static async Task<HashSet<string>> StoredAndAcknowledgedAsync(string cs, IEnumerable<string> acknowledged)
+    {
+        var stored = new HashSet<string>(StringComparer.Ordinal);
+        await using (var conn = new NpgsqlConnection(cs))
+        {
+            await conn.OpenAsync();
+            await using var cmd = new NpgsqlCommand("SELECT doc_id FROM landing", conn);
+            await using var reader = await cmd.ExecuteReaderAsync();
+            while (await reader.ReadAsync())
+            {
+                stored.Add(reader.GetString(0));
+            }
+        }
+        var lost = acknowledged.Where(d => !stored.Contains(d)).ToList();
+        Assert.True(lost.Count == 0, $"{lost.Count} acknowledged pings are not in the landing log, e.g. {lost.FirstOrDefault()}");
+        return stored;
+    }
 
     /// <summary>Rows whose body is in the body store rather than in the row.</summary>
     private static async Task<long> CountBodiesElsewhereAsync(string cs)
@@ -207,19 +214,7 @@ public sealed class CrashRecoveryTests(PostgresFixture pg, FauxqsFixture fauxqs,
             stopLoad.Cancel();
             await Task.WhenAll(load);
 
-            var storedIds = new HashSet<string>(StringComparer.Ordinal);
-            await using (var conn = new NpgsqlConnection(cs))
-            {
-                await conn.OpenAsync();
-                await using var cmd = new NpgsqlCommand("SELECT doc_id FROM landing", conn);
-                await using var reader = await cmd.ExecuteReaderAsync();
-                while (await reader.ReadAsync())
-                {
-                    storedIds.Add(reader.GetString(0));
-                }
-            }
-            var lost = acknowledged.Where(d => !storedIds.Contains(d)).ToList();
-            Assert.True(lost.Count == 0, $"{lost.Count} acknowledged pings are not in the landing log, e.g. {lost.FirstOrDefault()}");
+            var storedIds = await StoredAndAcknowledgedAsync(cs, acknowledged);
             long stored = await CountBodiesElsewhereAsync(cs);
             Assert.Equal(storedIds.Count, stored); // every body is in the object store
             long count = -1;

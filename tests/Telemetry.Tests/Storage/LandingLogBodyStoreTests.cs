@@ -104,14 +104,9 @@ public sealed class LandingLogBodyStoreTests(PostgresFixture pg, FauxqsFixture f
     {
         var (log, _, cs) = await NewLogAsync(kind);
         await using var _ = log;
-        await using var other = new NpgsqlConnection(cs);
-        await other.OpenAsync();
-        await using var tx = await other.BeginTransactionAsync();
-        await using (var insert = new NpgsqlCommand(
-            "INSERT INTO landing (doc_id, batch_id, partition, submission_date, received_at, path, body) VALUES ('doc-x', nextval('landing_batch_seq'), 0, '2026-11-26', now(), 'p', '\\x00')", other, tx))
-        {
-            await insert.ExecuteNonQueryAsync();
-        }
+        var (other, tx) = await PostgresLandingLogTests.HoldDocIdAsync(cs, "doc-x");
+        await using var _other = other;
+        await using var _tx = tx;
         var append = log.AppendAsync([Entry("doc-x", 0, Body(10, 1)), Entry("doc-y", 0, Body(20_000, 2)), Entry("doc-z", 1, Body(30, 3))], CancellationToken.None);
         await Task.Delay(500);
         Assert.False(append.IsCompleted);

@@ -71,14 +71,9 @@ public sealed class PostgresLandingLogTests(PostgresFixture fixture)
         await using var _ = log;
         // Another writer holds doc-x uncommitted: the commit's duplicate check cannot see it, its COPY
         // waits on the primary key, and fails once the other writer commits.
-        await using var other = new NpgsqlConnection(cs);
-        await other.OpenAsync();
-        await using var tx = await other.BeginTransactionAsync();
-        await using (var insert = new NpgsqlCommand(
-            "INSERT INTO landing (doc_id, batch_id, partition, submission_date, received_at, path, body) VALUES ('doc-x', nextval('landing_batch_seq'), 0, '2026-11-26', now(), 'p', '\\x00')", other, tx))
-        {
-            await insert.ExecuteNonQueryAsync();
-        }
+        var (other, tx) = await HoldDocIdAsync(cs, "doc-x");
+        await using var _other = other;
+        await using var _tx = tx;
         var append = log.AppendAsync([Entry("doc-x", 0, [1, 2, 3]), Entry("doc-y", 0, [4, 5, 6])], CancellationToken.None);
         await Task.Delay(500);
         Assert.False(append.IsCompleted); // blocked behind the other writer's row
@@ -130,6 +125,19 @@ public sealed class PostgresLandingLogTests(PostgresFixture fixture)
         await tx.CommitAsync();
         Assert.True(await log.GetSettledHorizonAsync(CancellationToken.None) >= later.BatchId);
         Assert.Contains(held, (await log.ListBatchesAsync(0, 0, 100, CancellationToken.None)).Select(b => b.BatchId));
+    }
+
+    /// <summary>Another writer's open transaction holding <paramref name="docId"/> (body 0x00 in the row), not yet committed.</summary>
+    internal static async Task<(NpgsqlConnection Connection, NpgsqlTransaction Transaction)> HoldDocIdAsync(string cs, string docId)
+    {
+        var other = new NpgsqlConnection(cs);
+        await other.OpenAsync();
+        var tx = await other.BeginTransactionAsync();
+        await using var insert = new NpgsqlCommand(
+            "INSERT INTO landing (doc_id, batch_id, partition, submission_date, received_at, path, body) VALUES (@d, nextval('landing_batch_seq'), 0, '2026-11-26', now(), 'p', '\\x00')", other, tx);
+        insert.Parameters.AddWithValue("d", docId);
+        await insert.ExecuteNonQueryAsync();
+        return (other, tx);
     }
 
     [Fact]
