@@ -70,6 +70,7 @@ public sealed partial class ReprocessJobs(
         using var stopRenewing = new CancellationTokenSource();
         var pause = new PauseWatch();
         Task renewing = Task.CompletedTask;
+        JobStatus outcome;
         try
         {
             var paused = await Task.WhenAll(partitionGrains.Select(g => g.Pause(id, Lease)));
@@ -166,28 +167,37 @@ public sealed partial class ReprocessJobs(
                 Id = id, Kind = "reprocess", State = "succeeded", Progress = 1, StartedAt = started,
                 FinishedAt = DateTimeOffset.UtcNow, Counts = counts.ToImmutable(), Detail = detail,
             };
-            await job.Update(final);
             LogDone(logger, id, detail, counts.GetValueOrDefault("rows"), keys.Count);
-            return final;
+            outcome = final;
         }
         catch (Exception e)
         {
             LogFailed(logger, id, e);
-            var failed = new JobStatus
+            outcome = new JobStatus
             {
                 Id = id, Kind = "reprocess", State = "failed", Progress = 1, StartedAt = started,
                 FinishedAt = DateTimeOffset.UtcNow, Counts = counts.ToImmutable(), Detail = detail, Error = e.Message,
             };
-            await job.Update(failed);
-            return failed;
         }
         finally
         {
             stopRenewing.Cancel();
             await renewing;
-            await Task.WhenAll(partitionGrains.Select(g => g.Resume(id)));
-            await grains.GetGrain<IReprocessCoordinatorGrain>(0).End(id);
+            try
+            {
+                await Task.WhenAll(partitionGrains.Select(g => g.Resume(id)));
+                await grains.GetGrain<IReprocessCoordinatorGrain>(0).End(id);
+            }
+            catch (Exception e)
+            {
+                // The pause and the slot are leases: they lapse by themselves; the job's own outcome still stands.
+                LogFailed(logger, id, e);
+            }
         }
+        // Reported only now: a job shown finished has resumed every partition and freed the one-job slot
+        // (before, a caller could see "failed" and find partitions still paused for a moment).
+        await job.Update(outcome);
+        return outcome;
     }
 
     // Renews the partitions' pause and the job's slot four times per lease until the job ends.
