@@ -115,7 +115,8 @@ public sealed class DecodedPing
 
     [ThreadStatic] private static Spare? t_spare;
 
-    private bool _borrowed;
+    // The holder of the working storage, kept for Release: the hot path allocates no new one per ping.
+    private Spare? _spare;
 
     /// <summary>Takes this thread's spare working storage, when there is one.</summary>
     internal void Borrow()
@@ -131,7 +132,7 @@ public sealed class DecodedPing
         spare.InvalidHistograms.Clear();
         Contributions = spare.Contributions;
         InvalidHistograms = spare.InvalidHistograms;
-        _borrowed = true;
+        _spare = spare;
     }
 
     /// <summary>
@@ -142,17 +143,17 @@ public sealed class DecodedPing
     {
         if (Indexes.Length <= MaxRetainedValues && Contributions.Capacity <= MaxRetainedValues)
         {
-            t_spare = new Spare { Indexes = Indexes, Counts = Counts, Contributions = Contributions, InvalidHistograms = InvalidHistograms };
+            var spare = _spare ?? new Spare();
+            (spare.Indexes, spare.Counts, spare.Contributions, spare.InvalidHistograms) = (Indexes, Counts, Contributions, InvalidHistograms);
+            t_spare = spare;
         }
-        _borrowed = false;
+        _spare = null;
         Indexes = [];
         Counts = [];
         Contributions = null!;
         InvalidHistograms = null!;
         Used = 0;
     }
-
-    internal bool IsBorrowed => _borrowed;
 
     /// <summary>Sizes the storage once for what the ping can hold, so decoding does not grow arrays.</summary>
     internal void Reserve(int contributions, int values)
