@@ -197,6 +197,21 @@ public sealed partial class PostgresServer : IAsyncDisposable
 
     private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> BodyDirectories = new();
 
+    /// <summary>The docIds stored in the landing log of the database <paramref name="connectionString"/> names.</summary>
+    public static async Task<HashSet<string>> LandedDocIdsAsync(string connectionString)
+    {
+        var stored = new HashSet<string>(StringComparer.Ordinal);
+        await using var conn = new NpgsqlConnection(connectionString);
+        await conn.OpenAsync().ConfigureAwait(false);
+        await using var cmd = new NpgsqlCommand("SELECT doc_id FROM landing", conn);
+        await using var reader = await cmd.ExecuteReaderAsync().ConfigureAwait(false);
+        while (await reader.ReadAsync().ConfigureAwait(false))
+        {
+            stored.Add(reader.GetString(0));
+        }
+        return stored;
+    }
+
     /// <summary>The filesystem body store directory for the silos of the database <paramref name="connectionString"/> names.</summary>
     public static string BodyDirectory(string connectionString)
     {

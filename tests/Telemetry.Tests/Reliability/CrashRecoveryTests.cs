@@ -129,17 +129,7 @@ public sealed class CrashRecoveryTests(PostgresFixture pg, FauxqsFixture fauxqs,
     /// <summary>The docIds in the landing log, after checking that every acknowledged one is among them.</summary>
     private static async Task<HashSet<string>> StoredAndAcknowledgedAsync(string cs, IEnumerable<string> acknowledged)
     {
-        var stored = new HashSet<string>(StringComparer.Ordinal);
-        await using (var conn = new NpgsqlConnection(cs))
-        {
-            await conn.OpenAsync();
-            await using var cmd = new NpgsqlCommand("SELECT doc_id FROM landing", conn);
-            await using var reader = await cmd.ExecuteReaderAsync();
-            while (await reader.ReadAsync())
-            {
-                stored.Add(reader.GetString(0));
-            }
-        }
+        var stored = await PostgresServer.LandedDocIdsAsync(cs);
         var lost = acknowledged.Where(d => !stored.Contains(d)).ToList();
         Assert.True(lost.Count == 0, $"{lost.Count} acknowledged pings are not in the landing log, e.g. {lost.FirstOrDefault()}");
         return stored;

@@ -58,17 +58,7 @@ public sealed class ShutdownWithoutDatabaseTests(ITestOutputHelper output)
             silo = SiloProcess.Start(cs, httpPort, siloPort, gatewayPort, "shutdown-test", args);
             Assert.True(await SiloProcess.WaitReadyAsync(http, TimeSpan.FromSeconds(90)), "restarted silo did not become ready");
 
-            var stored = new HashSet<string>(StringComparer.Ordinal);
-            await using (var conn = new NpgsqlConnection(cs))
-            {
-                await conn.OpenAsync();
-                await using var cmd = new NpgsqlCommand("SELECT doc_id FROM landing", conn);
-                await using var reader = await cmd.ExecuteReaderAsync();
-                while (await reader.ReadAsync())
-                {
-                    stored.Add(reader.GetString(0));
-                }
-            }
+            var stored = await PostgresServer.LandedDocIdsAsync(cs);
             Assert.Equal(acknowledged.Order(StringComparer.Ordinal), stored.Order(StringComparer.Ordinal));
 
             long count = -1;
