@@ -122,8 +122,11 @@ public static class TelemetryHosting
         }
         else
         {
-            services.AddSingleton<ILandingLog>(sp => new PostgresLandingLog(cs, BodyStores.Create(sp.GetRequiredService<IOptions<BodyStoreOptions>>().Value),
-                sp.GetRequiredService<IOptions<BodyStoreOptions>>().Value.Prefix));
+            services.AddSingleton<ILandingLog>(sp =>
+            {
+                var bodies = sp.GetRequiredService<IOptions<BodyStoreOptions>>().Value;
+                return new PostgresLandingLog(cs, BodyStores.Create(bodies), bodies.Prefix, ownsBodies: true);
+            });
             services.AddSingleton<ICrashProjectionStore>(_ => new PostgresCrashProjectionStore(cs));
         }
         services.AddOutbox(cs);

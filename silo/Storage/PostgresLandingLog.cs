@@ -37,6 +37,7 @@ public sealed class PostgresLandingLog : ILandingLog, IBodyObjectMaintenance, IA
     private readonly Queue<(DateTimeOffset At, long Value, long Xid)> _samples = new();
     private readonly IBodyStore? _bodies;
     private readonly string _keyPrefix;
+    private readonly bool _ownsBodies;
     private Task<long>? _horizonTask;
     private long _settled;
     private string? _namespace;
@@ -44,9 +45,11 @@ public sealed class PostgresLandingLog : ILandingLog, IBodyObjectMaintenance, IA
     /// <param name="connectionString">The database.</param>
     /// <param name="bodies">Where bodies go (docs/body-store.md); null keeps them in the rows.</param>
     /// <param name="keyPrefix">Prefix of this cluster's object keys in <paramref name="bodies"/>.</param>
-    public PostgresLandingLog(string connectionString, IBodyStore? bodies = null, string keyPrefix = "")
+    /// <param name="ownsBodies">Dispose <paramref name="bodies"/> with the log (the silo's; tests share theirs).</param>
+    public PostgresLandingLog(string connectionString, IBodyStore? bodies = null, string keyPrefix = "", bool ownsBodies = false)
     {
         _bodies = bodies;
+        _ownsBodies = ownsBodies;
         _keyPrefix = keyPrefix;
         var csb = new NpgsqlConnectionStringBuilder(connectionString)
         {
@@ -681,5 +684,12 @@ public sealed class PostgresLandingLog : ILandingLog, IBodyObjectMaintenance, IA
         return result;
     }
 
-    public ValueTask DisposeAsync() => _dataSource.DisposeAsync();
+    public async ValueTask DisposeAsync()
+    {
+        await _dataSource.DisposeAsync();
+        if (_ownsBodies && _bodies is IDisposable bodies)
+        {
+            bodies.Dispose();
+        }
+    }
 }
