@@ -81,8 +81,11 @@ public static class TelemetryHosting
                     o.ConnectionString = cs;
                 });
                 // State classes are [GenerateSerializer] types: the Orleans serializer keeps them compact and version tolerant.
+                // Aggregate states, large and rewritten whole every PersistSeconds, have a compact form of their own
+                // (AggregateStateCodec, docs/ingest-cost.md); older rows in the Orleans form are still read.
                 silo.Services.AddOptions<Orleans.Configuration.AdoNetGrainStorageOptions>(StorageNames.Telemetry)
-                    .Configure<IServiceProvider>((o, sp) => o.GrainStorageSerializer = new Orleans.Storage.OrleansGrainStorageSerializer(sp.GetRequiredService<Orleans.Serialization.Serializer>()));
+                    .Configure<IServiceProvider>((o, sp) => o.GrainStorageSerializer = new Telemetry.Grains.Aggregates.TelemetryGrainStorageSerializer(
+                        new Orleans.Storage.OrleansGrainStorageSerializer(sp.GetRequiredService<Orleans.Serialization.Serializer>())));
             }
             silo.Configure<GrainCollectionOptions>(o => o.CollectionAge = TimeSpan.FromMinutes(30));
             silo.AddDashboard();

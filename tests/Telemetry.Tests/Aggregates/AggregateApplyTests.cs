@@ -102,4 +102,26 @@ public sealed class AggregateApplyTests
         Assert.Equal(0, table.Add(Ping("WINNT", ("GC_MS", "", Fifty, 1, [(50, 9), (-1, 9)]))));
         Assert.Equal(2, series.Single(kv => kv.Key.Metric == "GC_MS").Value.Count);
     }
+
+    [Fact]
+    public void The_positional_shortcut_follows_pings_whose_entries_change_order_or_layout()
+    {
+        // SeriesTable remembers where the previous ping's i-th entry went: a next ping with other
+        // entries at the same positions, or a layout that no longer fits, must still land right.
+        var series = new Dictionary<SeriesKey, HistogramAccumulator>();
+        var layouts = new Dictionary<string, MetricLayout>(StringComparer.Ordinal);
+        var table = new SeriesTable(series, layouts);
+        table.Add(Ping("WINNT", ("A", "", Fifty, 1, [(1, 1)]), ("B", "", Ten, 2, [(2, 1)])));
+        table.Add(Ping("WINNT", ("B", "", Ten, 3, [(2, 1)]), ("A", "", Fifty, 4, [(1, 1)]))); // swapped
+        table.Add(Ping("WINNT", ("B", "x", Ten, 5, [(3, 1)]))); // same metric, other label at position 0
+        Assert.Equal(1, table.Add(Ping("WINNT", ("A", "", Ten, 6, [(1, 1)])))); // known series, other bucket count
+        table.Add(Ping("WINNT", (new string('A', 1), "", Fifty, 7, [(1, 1)]))); // equal name, another string instance
+
+        var a = series.Single(kv => kv.Key.Metric == "A").Value;
+        Assert.Equal((12L, 3L, 3L), (a.Sum, a.Count, a.Counts[1]));
+        var b = series.Single(kv => kv.Key.Metric == "B" && kv.Key.Label == "").Value;
+        Assert.Equal((5L, 2L, 2L), (b.Sum, b.Count, b.Counts[2]));
+        Assert.Equal(5L, series.Single(kv => kv.Key.Label == "x").Value.Sum);
+        Assert.Equal(3, series.Count);
+    }
 }
