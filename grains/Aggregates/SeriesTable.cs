@@ -67,7 +67,7 @@ public sealed class SeriesTable
             var layout = ping.Layouts[i];
             var key = new MetricKey(ping.Metrics[i], ping.Labels[i], SeriesProcess.Name(ping.Processes[i]));
             HistogramAccumulator? acc = lastAccumulators[i];
-            if (acc is null || !SameKey(in lastKeys[i], in key))
+            if (acc is null || !lastKeys[i].Equals(key))
             {
                 acc = Find(byMetric, dims, in key, layout);
                 lastKeys[i] = key;
@@ -100,9 +100,6 @@ public sealed class SeriesTable
         }
         return mismatched;
     }
-
-    private static bool SameKey(in MetricKey a, in MetricKey b) =>
-        string.Equals(a.Metric, b.Metric) && string.Equals(a.Label, b.Label) && string.Equals(a.Process, b.Process);
 
     /// <summary>The accumulator of a series, created when new; null when a new series' bucket count differs from its metric's layout.</summary>
     private HistogramAccumulator? Find(Dictionary<MetricKey, HistogramAccumulator> byMetric, in Dims dims, in MetricKey key, MetricLayout layout)
