@@ -96,15 +96,18 @@ public static class AggregateStateCodec
             }
         }
 
-        var head = new Writer(16 * 1024 + body.Length);
+        var head = new Writer(16 * 1024);
         head.Bytes(Magic);
         head.Unsigned((ulong)order.Count);
         foreach (var s in order)
         {
             head.String(s);
         }
-        head.Bytes(body.Written);
-        return head.Written.ToArray();
+        // One copy of the body, straight into the stored array.
+        var stored = new byte[head.Length + body.Length];
+        head.Written.CopyTo(stored);
+        body.Written.CopyTo(stored.AsSpan(head.Length));
+        return stored;
     }
 
     /// <summary>Reads a state written by <see cref="Write"/>; throws <see cref="InvalidDataException"/> for anything else.</summary>
@@ -327,9 +330,10 @@ public sealed class TelemetryGrainStorageSerializer(Orleans.Storage.IGrainStorag
 
     public T? Deserialize<T>(BinaryData input)
     {
-        if (typeof(T) == typeof(AggregateState) && AggregateStateCodec.IsCompact(input.ToMemory().Span))
+        var data = input.ToMemory().Span;
+        if (typeof(T) == typeof(AggregateState) && AggregateStateCodec.IsCompact(data))
         {
-            return (T)(object)AggregateStateCodec.Read(input.ToMemory().Span);
+            return (T)(object)AggregateStateCodec.Read(data);
         }
         return inner.Deserialize<T>(input);
     }
