@@ -191,7 +191,7 @@ public sealed partial class ReprocessJobs(
             catch (Exception e)
             {
                 // The pause and the slot are leases: they lapse by themselves; the job's own outcome still stands.
-                LogFailed(logger, id, e);
+                LogReleaseFailed(logger, id, e);
             }
         }
         // Reported only now: a job shown finished has resumed every partition and freed the one-job slot
@@ -312,6 +312,9 @@ public sealed partial class ReprocessJobs(
 
     [LoggerMessage(EventId = 1802, Level = LogLevel.Error, Message = "Reprocess {Job} failed; partitions resumed")]
     private static partial void LogFailed(ILogger logger, string job, Exception exception);
+
+    [LoggerMessage(EventId = 1804, Level = LogLevel.Warning, Message = "Reprocess {Job}: could not resume the partitions or free the job slot; their leases lapse by themselves")]
+    private static partial void LogReleaseFailed(ILogger logger, string job, Exception exception);
 
     [LoggerMessage(EventId = 1803, Level = LogLevel.Warning, Message = "Reprocess {Job}: could not renew the partitions' pause ({Message}); trying again")]
     private static partial void LogRenewFailed(ILogger logger, string job, string message);
