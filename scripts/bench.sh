@@ -10,6 +10,7 @@
 # Knobs (environment):
 #   BENCH_SECONDS=20          measured seconds per phase (and minimum for (c))
 #   BENCH_WARMUP=3            warm-up seconds before each phase (not measured)
+#   BENCH_STEADY_AFTER=60     (c) also reports its steady state, from this many seconds in to the end of the load
 #   BENCH_CONNECTIONS=64      concurrent HTTP connections of the load generator
 #   BENCH_PINGS=200000        (c) goes on until this many pings are stored (store for the API part)...
 #   BENCH_MAX_LOAD=360        ...or this many seconds (whichever first)
@@ -63,6 +64,7 @@ set +e
 bench run --url "http://127.0.0.1:$HTTP_PORT" --pg "$CS" \
   --silo-pid "$SILO_PID" --pg-pid "$PG_PID" --store-pid "${FAUXQS_PID:-0}" --body-store "$BODY_STORE" --read-token bench-read-token \
   --connections "${BENCH_CONNECTIONS:-64}" --seconds "${BENCH_SECONDS:-20}" --warmup "${BENCH_WARMUP:-3}" \
+  --steady-after "${BENCH_STEADY_AFTER:-60}" \
   --pings "${BENCH_PINGS:-200000}" --max-load-seconds "${BENCH_MAX_LOAD:-360}" \
   --catchup-timeout "${BENCH_CATCHUP_TIMEOUT:-180}" --api-seconds "${BENCH_API_SECONDS:-10}" \
   --marker-interval-ms "${BENCH_MARKER_MS:-1000}" --phases "$(tr -d d <<<"${BENCH_PHASES:-abcd}")" \

@@ -32,8 +32,6 @@ public sealed class DecodeSettings
 /// </summary>
 public static class PingDecoder
 {
-    private const string StartupPrefix = "STARTUP_";
-
     /// <summary>Checks the ping has what its version needs and decodes it; throws <see cref="PingFormatException"/> (bad_payload).</summary>
     /// <param name="borrowStorage">Decode into this thread's spare working storage (the caller releases it: <see cref="SubmissionDecoder.DecodeForLanding"/>).</param>
     public static DecodedPing Decode(RawPing raw, SubmissionPath path, DateOnly submissionDate, ProbeSnapshot probes, DecodeSettings settings, bool borrowStorage = false)
@@ -209,15 +207,10 @@ public static class PingDecoder
 
     private static void AddHistogram(DecodedPing ping, RawPing raw, in RawHistogram h, ProbeRevision? revision, DecodeSettings settings)
     {
-        if (settings.ExcludedMetrics.Contains(h.Name))
+        var (excluded, def) = HistogramResolution.Of(h.Name, revision, settings);
+        if (excluded)
         {
             return;
-        }
-        HistogramDefinition? def = null;
-        if (revision is not null && !revision.Lookup.TryGetValue(h.Name, out def)
-            && h.Name.StartsWith(StartupPrefix, StringComparison.Ordinal))
-        {
-            revision.Lookup.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(h.Name.AsSpan(StartupPrefix.Length), out def);
         }
         if (!h.ValuesValid || !h.SumIsInteger || h.Sum < 0)
         {
@@ -278,6 +271,62 @@ public static class PingDecoder
         int start = ping.Used;
         ping.Add(index, 1);
         ping.Contributions.Add(new Contribution(metric, label, process, layout, undeclared, (long)Math.Round(value), start, 1));
+    }
+}
+
+/// <summary>
+/// What a histogram name means under one probe revision and one set of settings (excluded, and its
+/// definition, a <c>STARTUP_</c> name falling back to the name without the prefix), remembered per
+/// thread. The reader hands out the same string object for a name every time (<see cref="NameTable"/>),
+/// so a lookup by reference replaces two hash lookups of the whole name per histogram. A different
+/// revision or settings object starts a new table; bounded, since names come from clients.
+/// </summary>
+internal static class HistogramResolution
+{
+    private const int MaxEntries = 50_000;
+    private const string StartupPrefix = "STARTUP_";
+
+    private sealed class Table
+    {
+        public ProbeRevision? Revision;
+        public DecodeSettings? Settings;
+        public readonly Dictionary<string, (bool Excluded, HistogramDefinition? Definition)> Names = new(ReferenceEqualityComparer.Instance);
+    }
+
+    [ThreadStatic] private static Table? t_table;
+
+    public static (bool Excluded, HistogramDefinition? Definition) Of(string name, ProbeRevision? revision, DecodeSettings settings)
+    {
+        var table = t_table ??= new Table();
+        if (!ReferenceEquals(table.Revision, revision) || !ReferenceEquals(table.Settings, settings) || table.Names.Count >= MaxEntries)
+        {
+            table.Names.Clear();
+            table.Revision = revision;
+            table.Settings = settings;
+        }
+        if (table.Names.TryGetValue(name, out var known))
+        {
+            return known;
+        }
+        var resolved = Resolve(name, revision, settings);
+        table.Names[name] = resolved;
+        return resolved;
+    }
+
+    /// <summary>The same answer without the table.</summary>
+    public static (bool Excluded, HistogramDefinition? Definition) Resolve(string name, ProbeRevision? revision, DecodeSettings settings)
+    {
+        if (settings.ExcludedMetrics.Contains(name))
+        {
+            return (true, null);
+        }
+        HistogramDefinition? def = null;
+        if (revision is not null && !revision.Lookup.TryGetValue(name, out def)
+            && name.StartsWith(StartupPrefix, StringComparison.Ordinal))
+        {
+            revision.Lookup.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(name.AsSpan(StartupPrefix.Length), out def);
+        }
+        return (false, def);
     }
 }
 

@@ -392,7 +392,8 @@ public static class PingReader
         int offset = ping.ValuesUsed;
         while (NextProperty(ref r))
         {
-            if (r.ValueTextEquals("range"u8))
+            var field = FieldOf(ref r);
+            if (field == HistogramField.Range)
             {
                 r.Read();
                 if (r.TokenType != JsonTokenType.StartArray) { SkipAfterValue(ref r); continue; }
@@ -407,17 +408,17 @@ public static class PingReader
                     i++;
                 }
             }
-            else if (r.ValueTextEquals("bucket_count"u8))
+            else if (field == HistogramField.BucketCount)
             {
                 r.Read();
                 if (r.TokenType == JsonTokenType.Number && r.TryGetInt32(out int n)) bucketCount = n; else SkipAfterValue(ref r);
             }
-            else if (r.ValueTextEquals("histogram_type"u8))
+            else if (field == HistogramField.HistogramType)
             {
                 r.Read();
                 if (r.TokenType == JsonTokenType.Number && r.TryGetInt32(out int t)) type = t; else SkipAfterValue(ref r);
             }
-            else if (r.ValueTextEquals("sum"u8))
+            else if (field == HistogramField.Sum)
             {
                 r.Read();
                 sumPresent = true;
@@ -428,15 +429,16 @@ public static class PingReader
                 }
                 else SkipAfterValue(ref r);
             }
-            else if (r.ValueTextEquals("values"u8))
+            else if (field == HistogramField.Values)
             {
                 r.Read();
                 if (r.TokenType != JsonTokenType.StartObject) { valuesValid = false; SkipAfterValue(ref r); continue; }
                 while (r.Read() && r.TokenType == JsonTokenType.PropertyName)
                 {
-                    bool boundOk = Utf8Parser.TryParse(r.ValueSpan, out long bound, out int consumed) && consumed == r.ValueSpan.Length && !r.ValueIsEscaped;
+                    long bound = 0;
+                    bool boundOk = !r.ValueIsEscaped && TryParseWhole(r.ValueSpan, out bound);
                     r.Read();
-                    if (r.TokenType == JsonTokenType.Number && boundOk && r.TryGetInt64(out long whole))
+                    if (r.TokenType == JsonTokenType.Number && boundOk && (TryParseDigits(r.ValueSpan, out long whole) || r.TryGetInt64(out whole)))
                     {
                         ping.AddValue(bound, whole); // counts are integers in practice: the fast path
                     }
@@ -460,6 +462,69 @@ public static class PingReader
         ping.Histograms.Add(new RawHistogram(name, label, process, type, low, high, bucketCount, sum, sumInteger,
             offset, ping.ValuesUsed - offset, valuesValid));
     }
+
+    private enum HistogramField : byte
+    {
+        Other,
+        Range,
+        BucketCount,
+        HistogramType,
+        Sum,
+        Values,
+    }
+
+    // The histogram property the reader is on. Names are told apart by length first: one comparison
+    // per property instead of one per known name (a ping has hundreds of histograms, each with
+    // seven or more properties). Escaped names take the general comparison.
+    private static HistogramField FieldOf(ref Utf8JsonReader r)
+    {
+        if (r.ValueIsEscaped)
+        {
+            return r.ValueTextEquals("range"u8) ? HistogramField.Range
+                : r.ValueTextEquals("bucket_count"u8) ? HistogramField.BucketCount
+                : r.ValueTextEquals("histogram_type"u8) ? HistogramField.HistogramType
+                : r.ValueTextEquals("sum"u8) ? HistogramField.Sum
+                : r.ValueTextEquals("values"u8) ? HistogramField.Values
+                : HistogramField.Other;
+        }
+        var name = r.ValueSpan;
+        return name.Length switch
+        {
+            3 when name.SequenceEqual("sum"u8) => HistogramField.Sum,
+            5 when name.SequenceEqual("range"u8) => HistogramField.Range,
+            6 when name.SequenceEqual("values"u8) => HistogramField.Values,
+            12 when name.SequenceEqual("bucket_count"u8) => HistogramField.BucketCount,
+            14 when name.SequenceEqual("histogram_type"u8) => HistogramField.HistogramType,
+            _ => HistogramField.Other,
+        };
+    }
+
+    // Up to 18 ASCII digits (no sign, no fraction): the bucket bounds and counts of almost every
+    // histogram. Anything else returns false and takes the general parser.
+    private static bool TryParseDigits(ReadOnlySpan<byte> text, out long value)
+    {
+        value = 0;
+        if (text.Length is 0 or > 18)
+        {
+            return false;
+        }
+        long v = 0;
+        foreach (byte b in text)
+        {
+            uint digit = (uint)(b - '0');
+            if (digit > 9)
+            {
+                return false;
+            }
+            v = v * 10 + digit;
+        }
+        value = v;
+        return true;
+    }
+
+    // A bucket bound written as a whole number, as the property name of a value ("0", "17", "-1").
+    private static bool TryParseWhole(ReadOnlySpan<byte> text, out long value) =>
+        TryParseDigits(text, out value) || (Utf8Parser.TryParse(text, out value, out int consumed) && consumed == text.Length);
 
     private static void ReadScalars(ref Utf8JsonReader r, RawPing ping, ProcessKind process, bool keyed)
     {

@@ -111,6 +111,37 @@ public static class MicroBench
         {
             SubmissionDecoder.DecodeForLanding(gz[i % gz.Length], true, 16 << 20, path, day, snapshot, settings);
         });
+        if (only.Length == 0 || only.StartsWith("paired", StringComparison.Ordinal))
+        {
+            // The same ping through the (b) endpoint's work and through the submit path's decode, back
+            // to back: the median of the per-ping differences is what decoding adds to tokenizing, and
+            // holds still when the machine's speed drifts (docs/benchmarks.md).
+            var diffs = new double[n];
+            var tokenizeTimes = new double[n];
+            for (int i = -300; i < n; i++)
+            {
+                var body = gz[(i + 300) % gz.Length];
+                long s0 = Stopwatch.GetTimestamp();
+                var json = PayloadInflater.Inflate(body, true, 16 << 20, out var rented);
+                var reader = new System.Text.Json.Utf8JsonReader(json);
+                while (reader.Read())
+                {
+                }
+                PayloadInflater.Release(rented);
+                long s1 = Stopwatch.GetTimestamp();
+                SubmissionDecoder.DecodeForLanding(body, true, 16 << 20, path, day, snapshot, settings);
+                long s2 = Stopwatch.GetTimestamp();
+                if (i >= 0)
+                {
+                    tokenizeTimes[i] = Stopwatch.GetElapsedTime(s0, s1).TotalMicroseconds;
+                    diffs[i] = Stopwatch.GetElapsedTime(s1, s2).TotalMicroseconds - tokenizeTimes[i];
+                }
+            }
+            Array.Sort(diffs);
+            Array.Sort(tokenizeTimes);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"| paired: decode for landing minus inflate + tokenize (median; tokenize median {tokenizeTimes[n / 2]:F1} µs) | {diffs[n / 2],9:F1} µs | {diffs[n / 10],9:F1} µs (first decile) | |"));
+        }
         var prepared = new PingAggregates[gz.Length];
         Step("prepare for aggregation (PingAggregates.Of)", i =>
         {

@@ -406,6 +406,69 @@ public sealed class PingDecoderTests
         Assert.Equal(17, delta.Series.Count);
     }
 
+    [Theory]
+    // Escaped property names take the general comparison, not the by-length one.
+    [InlineData("{ \"r\\u0061nge\": [1, 64000], \"bucket_\\u0063ount\": 100, \"histogram_type\": 0, \"\\u0076alues\": { \"17\": 1, \"102\": 2, \"1101\": 1 }, \"s\\u0075m\": 1340 }")]
+    // Counts written as fractions or exponents of whole numbers take the general number parser.
+    [InlineData("{ \"range\": [1, 64000], \"bucket_count\": 100, \"histogram_type\": 0, \"values\": { \"17\": 1.0, \"102\": 2e0, \"1101\": 0.1e1 }, \"sum\": 1340 }")]
+    // Unknown properties, in any order, are skipped; a bucket of count 0 adds nothing.
+    [InlineData("{ \"sum_squares_lo\": 9, \"sum\": 1340, \"values\": { \"0\": 0, \"17\": 1, \"102\": 2, \"1101\": 1 }, \"log_sum\": 2.5, \"histogram_type\": 0, \"bucket_count\": 100, \"range\": [1, 64000] }")]
+    public void A_histogram_reads_the_same_however_its_json_is_spelled(string spelled)
+    {
+        const string plain = "{ \"range\": [1, 64000], \"bucket_count\": 100, \"histogram_type\": 0, \"values\": { \"17\": 1, \"102\": 2, \"1101\": 1 }, \"sum\": 1340 }";
+        var text = Encoding.UTF8.GetString(IngestTestData.UnifiedPing);
+        Assert.Contains(plain, text);
+        var ping = Decode(Encoding.UTF8.GetBytes(text.Replace(plain, spelled, StringComparison.Ordinal)), IngestTestData.UnifiedPathRest);
+
+        Assert.DoesNotContain("CHILD_PROCESS_LAUNCH_MS", ping.InvalidHistograms);
+        var launch = SubmissionDateDelta(ping).Series[Key(ping.Dimensions, "CHILD_PROCESS_LAUNCH_MS")];
+        var bounds = IngestTestData.ExponentialBounds(1, 64000, 100);
+        var expected = new long[100];
+        expected[Array.IndexOf(bounds, 17L)] = 1;
+        expected[Array.IndexOf(bounds, 102L)] = 2;
+        expected[Array.IndexOf(bounds, 1101L)] = 1;
+        Assert.Equal(expected, launch.Counts);
+        Assert.Equal((1340L, 1L), (launch.Sum, launch.Count));
+    }
+
+    [Theory]
+    [InlineData("\"values\": { \"17\": 1, \"102\": -2, \"1101\": 1 }")] // a negative count
+    [InlineData("\"values\": { \"17\": 1, \"102\": 2.5, \"1101\": 1 }")] // a fractional count
+    [InlineData("\"values\": { \"17\": 1, \"1\\u0030\\u0032\": 2, \"1101\": 1 }")] // an escaped bound
+    [InlineData("\"values\": { \"17\": 1, \"102x\": 2, \"1101\": 1 }")] // a bound that is not a number
+    [InlineData("\"values\": { \"17\": 1, \"102\": \"2\", \"1101\": 1 }")] // a count that is a string
+    [InlineData("\"values\": { \"17\": 1, \"1234567890123456789012\": 2, \"1101\": 1 }")] // a bound past 64 bits
+    public void A_histogram_with_a_value_that_is_not_a_whole_count_at_a_whole_bound_is_invalid(string values)
+    {
+        const string plain = "\"values\": { \"17\": 1, \"102\": 2, \"1101\": 1 }";
+        var text = Encoding.UTF8.GetString(IngestTestData.UnifiedPing);
+        Assert.Contains(plain, text);
+        var ping = Decode(Encoding.UTF8.GetBytes(text.Replace(plain, values, StringComparison.Ordinal)), IngestTestData.UnifiedPathRest);
+        Assert.Contains("CHILD_PROCESS_LAUNCH_MS", ping.InvalidHistograms);
+        Assert.DoesNotContain(ping.Contributions, c => c.Metric == "CHILD_PROCESS_LAUNCH_MS");
+    }
+
+    [Fact]
+    public void Histogram_names_are_resolved_again_when_the_settings_or_the_revision_change()
+    {
+        // The decoder remembers per thread what each histogram name resolved to; a ping decoded
+        // with other settings or another revision must not get the previous answer.
+        var excluding = new DecodeSettings([.. DecodeSettings.DefaultExcludedMetrics, "CHILD_PROCESS_LAUNCH_MS"]);
+        var path = SubmissionPath.Parse("doc-1/" + IngestTestData.UnifiedPathRest);
+        DecodedPing With(DecodeSettings settings, Telemetry.Grains.Registry.ProbeSnapshot snapshot) =>
+            PingDecoder.Decode(PingReader.Read(IngestTestData.UnifiedPing), path, SubmissionDate, snapshot, settings);
+
+        Assert.Contains(With(DecodeSettings.Default, IngestTestData.Snapshot).Contributions, c => c.Metric == "CHILD_PROCESS_LAUNCH_MS");
+        Assert.DoesNotContain(With(excluding, IngestTestData.Snapshot).Contributions, c => c.Metric == "CHILD_PROCESS_LAUNCH_MS");
+        Assert.Contains(With(DecodeSettings.Default, IngestTestData.Snapshot).Contributions, c => c.Metric == "CHILD_PROCESS_LAUNCH_MS");
+
+        // Without any revision, a declared histogram becomes undeclared (its own layout), and declared again after.
+        static bool Undeclared(DecodedPing p) => p.Contributions.Single(c => c.Metric == "CHILD_PROCESS_LAUNCH_MS").Undeclared;
+        Assert.False(Undeclared(With(DecodeSettings.Default, IngestTestData.Snapshot)));
+        Assert.True(Undeclared(With(DecodeSettings.Default, Telemetry.Grains.Registry.ProbeSnapshot.Empty)));
+        Assert.False(Undeclared(With(DecodeSettings.Default, IngestTestData.Snapshot)));
+    }
+
     [Fact]
     public void Histogram_with_a_negative_or_fractional_sum_is_invalid()
     {
