@@ -29,6 +29,11 @@ public sealed class ClusterSettings
     [System.ComponentModel.DataAnnotations.Range(1, 65535)] public int GatewayPort { get; set; } = 30000;
     /// <summary>Address other silos reach this one at (PostgreSQL mode).</summary>
     public string AdvertisedIp { get; set; } = "127.0.0.1";
+    /// <summary>
+    /// How often the Orleans dashboard samples every Orleans counter. Its own default, 1 s, cost about
+    /// 1 % of a busy silo's CPU (docs/benchmarks.md, issue 12); fine-grained monitoring is /metrics.
+    /// </summary>
+    [System.ComponentModel.DataAnnotations.Range(1000, 3_600_000)] public int DashboardCounterIntervalMs { get; set; } = 5000;
 }
 
 public static class TelemetryHosting
@@ -89,6 +94,7 @@ public static class TelemetryHosting
             }
             silo.Configure<GrainCollectionOptions>(o => o.CollectionAge = TimeSpan.FromMinutes(30));
             silo.AddDashboard();
+            silo.Services.Configure<DashboardOptions>(o => o.CounterUpdateIntervalMs = cluster.DashboardCounterIntervalMs);
         });
         return builder;
     }

@@ -62,6 +62,7 @@ public sealed class OptionsValidationTests
     [InlineData("Orleans:AdvertisedIp", "--Orleans:AdvertisedIp=silo-1.local")]
     [InlineData("Orleans:ClusterId", "--Orleans:ClusterId= ")]
     [InlineData("Orleans:ServiceId", "--Orleans:ServiceId=")]
+    [InlineData("Orleans:DashboardCounterIntervalMs", "--Orleans:DashboardCounterIntervalMs=500")]
     [InlineData("Smtp:From", "--Smtp:Host=127.0.0.1")]
     [InlineData("Notifications:ClaimDuration", "--Notifications:ClaimDuration=00:00:30")]
     public async Task A_bad_value_stops_the_silo_at_start_naming_the_key(string key, params string[] args)
