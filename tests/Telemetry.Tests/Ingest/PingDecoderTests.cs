@@ -297,12 +297,7 @@ public sealed class PingDecoderTests
 
         // Content: processes.content and childPayloads[] add up in one series (two instances).
         var tree = delta.Series[Key(d, "A11Y_TREE_UPDATE_TIMING_MS", process: "content")];
-        var treeBounds = IngestTestData.ExponentialBounds(1, 60000, 50);
-        var treeExpected = new long[50];
-        treeExpected[Array.IndexOf(treeBounds, 3L)] = 4;
-        treeExpected[Array.IndexOf(treeBounds, 95L)] = 1;
-        treeExpected[Array.IndexOf(treeBounds, 9L)] = 1;
-        Assert.Equal(treeExpected, tree.Counts);
+        Assert.Equal(Dense(IngestTestData.ExponentialBounds(1, 60000, 50), (3, 4), (95, 1), (9, 1)), tree.Counts);
         Assert.Equal((117L, 2L), (tree.Sum, tree.Count));
 
         // GPU.
@@ -406,6 +401,27 @@ public sealed class PingDecoderTests
         Assert.Equal(17, delta.Series.Count);
     }
 
+    // Dense counts over the given bucket lower bounds, with the given counts at the given bounds.
+    private static long[] Dense(long[] bounds, params (long Bound, long Count)[] counts)
+    {
+        var dense = new long[bounds.Length];
+        foreach (var (bound, count) in counts)
+        {
+            int i = Array.IndexOf(bounds, bound);
+            Assert.True(i >= 0, $"{bound} is not a bucket bound");
+            dense[i] = count;
+        }
+        return dense;
+    }
+
+    // The synthetic unified ping with one piece of its text (which must be there) written another way.
+    private static DecodedPing DecodeUnifiedWith(string original, string replacement)
+    {
+        var text = Encoding.UTF8.GetString(IngestTestData.UnifiedPing);
+        Assert.Contains(original, text);
+        return Decode(Encoding.UTF8.GetBytes(text.Replace(original, replacement, StringComparison.Ordinal)), IngestTestData.UnifiedPathRest);
+    }
+
     [Theory]
     // Escaped property names take the general comparison, not the by-length one.
     [InlineData("{ \"r\\u0061nge\": [1, 64000], \"bucket_\\u0063ount\": 100, \"histogram_type\": 0, \"\\u0076alues\": { \"17\": 1, \"102\": 2, \"1101\": 1 }, \"s\\u0075m\": 1340 }")]
@@ -415,19 +431,11 @@ public sealed class PingDecoderTests
     [InlineData("{ \"sum_squares_lo\": 9, \"sum\": 1340, \"values\": { \"0\": 0, \"17\": 1, \"102\": 2, \"1101\": 1 }, \"log_sum\": 2.5, \"histogram_type\": 0, \"bucket_count\": 100, \"range\": [1, 64000] }")]
     public void A_histogram_reads_the_same_however_its_json_is_spelled(string spelled)
     {
-        const string plain = "{ \"range\": [1, 64000], \"bucket_count\": 100, \"histogram_type\": 0, \"values\": { \"17\": 1, \"102\": 2, \"1101\": 1 }, \"sum\": 1340 }";
-        var text = Encoding.UTF8.GetString(IngestTestData.UnifiedPing);
-        Assert.Contains(plain, text);
-        var ping = Decode(Encoding.UTF8.GetBytes(text.Replace(plain, spelled, StringComparison.Ordinal)), IngestTestData.UnifiedPathRest);
+        var ping = DecodeUnifiedWith("{ \"range\": [1, 64000], \"bucket_count\": 100, \"histogram_type\": 0, \"values\": { \"17\": 1, \"102\": 2, \"1101\": 1 }, \"sum\": 1340 }", spelled);
 
         Assert.DoesNotContain("CHILD_PROCESS_LAUNCH_MS", ping.InvalidHistograms);
         var launch = SubmissionDateDelta(ping).Series[Key(ping.Dimensions, "CHILD_PROCESS_LAUNCH_MS")];
-        var bounds = IngestTestData.ExponentialBounds(1, 64000, 100);
-        var expected = new long[100];
-        expected[Array.IndexOf(bounds, 17L)] = 1;
-        expected[Array.IndexOf(bounds, 102L)] = 2;
-        expected[Array.IndexOf(bounds, 1101L)] = 1;
-        Assert.Equal(expected, launch.Counts);
+        Assert.Equal(Dense(IngestTestData.ExponentialBounds(1, 64000, 100), (17, 1), (102, 2), (1101, 1)), launch.Counts);
         Assert.Equal((1340L, 1L), (launch.Sum, launch.Count));
     }
 
@@ -440,10 +448,7 @@ public sealed class PingDecoderTests
     [InlineData("\"values\": { \"17\": 1, \"1234567890123456789012\": 2, \"1101\": 1 }")] // a bound past 64 bits
     public void A_histogram_with_a_value_that_is_not_a_whole_count_at_a_whole_bound_is_invalid(string values)
     {
-        const string plain = "\"values\": { \"17\": 1, \"102\": 2, \"1101\": 1 }";
-        var text = Encoding.UTF8.GetString(IngestTestData.UnifiedPing);
-        Assert.Contains(plain, text);
-        var ping = Decode(Encoding.UTF8.GetBytes(text.Replace(plain, values, StringComparison.Ordinal)), IngestTestData.UnifiedPathRest);
+        var ping = DecodeUnifiedWith("\"values\": { \"17\": 1, \"102\": 2, \"1101\": 1 }", values);
         Assert.Contains("CHILD_PROCESS_LAUNCH_MS", ping.InvalidHistograms);
         Assert.DoesNotContain(ping.Contributions, c => c.Metric == "CHILD_PROCESS_LAUNCH_MS");
     }
