@@ -10,7 +10,7 @@ namespace Telemetry.Grains.Ingest;
 internal static class NameTable
 {
     private const int MaxEntries = 200_000;
-    private const int MaxLength = 256;
+    internal const int MaxLength = 256;
 
     [ThreadStatic] private static Dictionary<string, string>? t_table;
 

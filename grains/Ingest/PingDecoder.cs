@@ -297,6 +297,11 @@ internal static class HistogramResolution
 
     public static (bool Excluded, HistogramDefinition? Definition) Of(string name, ProbeRevision? revision, DecodeSettings settings)
     {
+        if (name.Length > NameTable.MaxLength / 3 && System.Text.Encoding.UTF8.GetByteCount(name) > NameTable.MaxLength)
+        {
+            // Not interned (a new string every time): remembering it would only hold garbage.
+            return Resolve(name, revision, settings);
+        }
         var table = t_table ??= new Table();
         if (!ReferenceEquals(table.Revision, revision) || !ReferenceEquals(table.Settings, settings) || table.Names.Count >= MaxEntries)
         {

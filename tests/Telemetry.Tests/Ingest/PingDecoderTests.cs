@@ -467,6 +467,12 @@ public sealed class PingDecoderTests
         Assert.DoesNotContain(With(excluding, IngestTestData.Snapshot).Contributions, c => c.Metric == "CHILD_PROCESS_LAUNCH_MS");
         Assert.Contains(With(DecodeSettings.Default, IngestTestData.Snapshot).Contributions, c => c.Metric == "CHILD_PROCESS_LAUNCH_MS");
 
+        // A name too long for the reader to intern is looked up each time instead of remembered; it still decodes.
+        string longName = new string('X', 300);
+        var withLong = PingDecoder.Decode(PingReader.Read(Encoding.UTF8.GetBytes(Encoding.UTF8.GetString(IngestTestData.UnifiedPing)
+            .Replace("\"CHILD_PROCESS_LAUNCH_MS\"", "\"" + longName + "\"", StringComparison.Ordinal))), path, SubmissionDate, IngestTestData.Snapshot, excluding);
+        Assert.True(withLong.Contributions.Single(c => c.Metric == longName).Undeclared);
+
         // Without any revision, a declared histogram becomes undeclared (its own layout), and declared again after.
         static bool Undeclared(DecodedPing p) => p.Contributions.Single(c => c.Metric == "CHILD_PROCESS_LAUNCH_MS").Undeclared;
         Assert.False(Undeclared(With(DecodeSettings.Default, IngestTestData.Snapshot)));
