@@ -543,14 +543,14 @@ public sealed class Runner(BenchOptions o)
         LoadResult? a = null, b = null, c = null;
         if (o.Phases.Contains('a'))
         {
-            a = await RunLoadAsync("discard", loadClient, i => Inv($"/bench/discard/{Guid.NewGuid()}/{PingBodies.DocType}/{PingBodies.App}/{PingBodies.Version}/{PingBodies.Channel}/{_loadBuildIds[i]}"),
+            a = await RunLoadAsync("discard", loadClient, i => BenchPath("discard", i),
                 o.Seconds, o.Seconds, 0, null);
             Progress(Inv($"(a) discard: {a.Rate:N0}/s"));
             NoteMemory("after (a)");
         }
         if (o.Phases.Contains('b'))
         {
-            b = await RunLoadAsync("tokenize", loadClient, i => Inv($"/bench/tokenize/{Guid.NewGuid()}/{PingBodies.DocType}/{PingBodies.App}/{PingBodies.Version}/{PingBodies.Channel}/{_loadBuildIds[i]}"),
+            b = await RunLoadAsync("tokenize", loadClient, i => BenchPath("tokenize", i),
                 o.Seconds, o.Seconds, 0, null);
             Progress(Inv($"(b) tokenize: {b.Rate:N0}/s"));
             NoteMemory("after (b)");
@@ -596,7 +596,7 @@ public sealed class Runner(BenchOptions o)
         {
             // (b) once more: on a shared machine the speed drifts during the minutes (c) takes, so the
             // reference is measured on both sides of it and the ratios use the mean of the two.
-            _bAfter = await RunLoadAsync("tokenize", loadClient, i => Inv($"/bench/tokenize/{Guid.NewGuid()}/{PingBodies.DocType}/{PingBodies.App}/{PingBodies.Version}/{PingBodies.Channel}/{_loadBuildIds[i]}"),
+            _bAfter = await RunLoadAsync("tokenize", loadClient, i => BenchPath("tokenize", i),
                 o.Seconds, o.Seconds, 0, null);
             Progress(Inv($"(b) tokenize again, after (c): {_bAfter.Rate:N0}/s"));
         }
@@ -681,6 +681,10 @@ public sealed class Runner(BenchOptions o)
             _memory.Add((when, ProcStat.StatusKb(o.SiloPid, "VmHWM")));
         }
     }
+
+    // A reference endpoint's path for load request i: the submit path's segments under /bench/{endpoint}.
+    private string BenchPath(string endpoint, int i) =>
+        Inv($"/bench/{endpoint}/{Guid.NewGuid()}/{PingBodies.DocType}/{PingBodies.App}/{PingBodies.Version}/{PingBodies.Channel}/{_loadBuildIds[i]}");
 
     internal static string SubmitPath(Guid docId, string buildId) =>
         Inv($"/submit/telemetry/{docId}/{PingBodies.DocType}/{PingBodies.App}/{PingBodies.Version}/{PingBodies.Channel}/{buildId}");
