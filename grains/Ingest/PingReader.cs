@@ -24,13 +24,18 @@ public static class PingReader
     public static RawPing Read(ReadOnlySpan<byte> json) => Read(json, new RawPing());
 
     /// <summary>Parses <paramref name="json"/> into <paramref name="ping"/> (a fresh or rented one).</summary>
-    internal static RawPing Read(ReadOnlySpan<byte> json, RawPing ping)
+    /// <param name="scanHistograms">
+    /// Histogram objects are read by <see cref="HistogramScanner"/> when they have the shape it reads
+    /// (false: always by the general reader; tests compare the two).
+    /// </param>
+    internal static RawPing Read(ReadOnlySpan<byte> json, RawPing ping, bool scanHistograms = true)
     {
         // Utf8JsonReader does not check strings it skips; one vectorized pass rejects invalid UTF-8 anywhere.
         if (!System.Text.Unicode.Utf8.IsValid(json))
         {
             throw new PingFormatException(PingRejection.BadJson, "the body is not valid UTF-8");
         }
+        var src = new Source { Rest = json, ScanHistograms = scanHistograms };
         var reader = new Utf8JsonReader(json, isFinalBlock: true, state: new JsonReaderState(Options));
         try
         {
@@ -42,7 +47,7 @@ public static class PingReader
             {
                 throw new PingFormatException(PingRejection.BadJson, "the JSON document is not an object");
             }
-            ReadRoot(ref reader, ping);
+            ReadRoot(ref reader, ref src, ping);
             if (reader.Read())
             {
                 throw new PingFormatException(PingRejection.BadJson, "trailing data after the JSON object");
@@ -62,7 +67,28 @@ public static class PingReader
 
     private static string Truncate(string s) => s.Length <= 160 ? s : s[..160];
 
-    private static void ReadRoot(ref Utf8JsonReader r, RawPing ping)
+    // The bytes the current reader reads (a reader resumed after a scanned histograms object reads
+    // the rest of the document), and whether histogram objects may be scanned.
+    private ref struct Source
+    {
+        public ReadOnlySpan<byte> Rest;
+        public bool ScanHistograms;
+    }
+
+    // A reader over `rest` that continues as if it had just read the '}' closing the object whose
+    // '{' `insideObject` was captured after: the same depth and container kinds, expecting ',' or a
+    // closing bracket next.
+    private static Utf8JsonReader ResumeAfterObject(ReadOnlySpan<byte> rest, JsonReaderState insideObject)
+    {
+        var close = new Utf8JsonReader("}"u8, isFinalBlock: false, insideObject);
+        if (!close.Read() || close.TokenType != JsonTokenType.EndObject)
+        {
+            throw new InvalidOperationException("could not resume the JSON reader after a histograms object");
+        }
+        return new Utf8JsonReader(rest, isFinalBlock: true, close.CurrentState);
+    }
+
+    private static void ReadRoot(ref Utf8JsonReader r, ref Source src, RawPing ping)
     {
         while (NextProperty(ref r))
         {
@@ -120,16 +146,16 @@ public static class PingReader
                 if (ReadStartObject(ref r))
                 {
                     ping.HasPayload = true;
-                    ReadPayload(ref r, ping);
+                    ReadPayload(ref r, ref src, ping);
                 }
             }
             else if (r.ValueTextEquals("histograms"u8))
             {
-                ReadHistograms(ref r, ping, ProcessKind.Parent, keyed: false);
+                ReadHistograms(ref r, ref src, ping, ProcessKind.Parent, keyed: false);
             }
             else if (r.ValueTextEquals("keyedHistograms"u8))
             {
-                ReadHistograms(ref r, ping, ProcessKind.Parent, keyed: true);
+                ReadHistograms(ref r, ref src, ping, ProcessKind.Parent, keyed: true);
             }
             else if (r.ValueTextEquals("simpleMeasurements"u8))
             {
@@ -137,7 +163,7 @@ public static class PingReader
             }
             else if (r.ValueTextEquals("childPayloads"u8))
             {
-                ReadChildPayloads(ref r, ping);
+                ReadChildPayloads(ref r, ref src, ping);
             }
             else
             {
@@ -273,7 +299,7 @@ public static class PingReader
         }
     }
 
-    private static void ReadPayload(ref Utf8JsonReader r, RawPing ping)
+    private static void ReadPayload(ref Utf8JsonReader r, ref Source src, RawPing ping)
     {
         while (NextProperty(ref r))
         {
@@ -301,18 +327,18 @@ public static class PingReader
                     else SkipValue(ref r);
                 }
             }
-            else if (r.ValueTextEquals("histograms"u8)) ReadHistograms(ref r, ping, ProcessKind.Parent, keyed: false);
-            else if (r.ValueTextEquals("keyedHistograms"u8)) ReadHistograms(ref r, ping, ProcessKind.Parent, keyed: true);
+            else if (r.ValueTextEquals("histograms"u8)) ReadHistograms(ref r, ref src, ping, ProcessKind.Parent, keyed: false);
+            else if (r.ValueTextEquals("keyedHistograms"u8)) ReadHistograms(ref r, ref src, ping, ProcessKind.Parent, keyed: true);
             else if (r.ValueTextEquals("simpleMeasurements"u8)) ReadSimpleMeasures(ref r, ping, ProcessKind.Parent);
-            else if (r.ValueTextEquals("processes"u8)) ReadProcesses(ref r, ping);
-            else if (r.ValueTextEquals("childPayloads"u8)) ReadChildPayloads(ref r, ping);
+            else if (r.ValueTextEquals("processes"u8)) ReadProcesses(ref r, ref src, ping);
+            else if (r.ValueTextEquals("childPayloads"u8)) ReadChildPayloads(ref r, ref src, ping);
             else if (r.ValueTextEquals("crashDate"u8)) ping.CrashDate = ReadString(ref r);
             else if (r.ValueTextEquals("processType"u8)) ping.ProcessType = ReadString(ref r);
             else SkipValue(ref r);
         }
     }
 
-    private static void ReadProcesses(ref Utf8JsonReader r, RawPing ping)
+    private static void ReadProcesses(ref Utf8JsonReader r, ref Source src, RawPing ping)
     {
         if (!ReadStartObject(ref r)) return;
         while (NextProperty(ref r))
@@ -328,8 +354,8 @@ public static class PingReader
             }
             while (NextProperty(ref r))
             {
-                if (r.ValueTextEquals("histograms"u8)) ReadHistograms(ref r, ping, kind.Value, keyed: false);
-                else if (r.ValueTextEquals("keyedHistograms"u8)) ReadHistograms(ref r, ping, kind.Value, keyed: true);
+                if (r.ValueTextEquals("histograms"u8)) ReadHistograms(ref r, ref src, ping, kind.Value, keyed: false);
+                else if (r.ValueTextEquals("keyedHistograms"u8)) ReadHistograms(ref r, ref src, ping, kind.Value, keyed: true);
                 else if (r.ValueTextEquals("scalars"u8)) ReadScalars(ref r, ping, kind.Value, keyed: false);
                 else if (r.ValueTextEquals("keyedScalars"u8)) ReadScalars(ref r, ping, kind.Value, keyed: true);
                 else SkipValue(ref r);
@@ -337,7 +363,7 @@ public static class PingReader
         }
     }
 
-    private static void ReadChildPayloads(ref Utf8JsonReader r, RawPing ping)
+    private static void ReadChildPayloads(ref Utf8JsonReader r, ref Source src, RawPing ping)
     {
         r.Read();
         if (r.TokenType != JsonTokenType.StartArray)
@@ -354,16 +380,23 @@ public static class PingReader
             }
             while (NextProperty(ref r))
             {
-                if (r.ValueTextEquals("histograms"u8)) ReadHistograms(ref r, ping, ProcessKind.Content, keyed: false);
-                else if (r.ValueTextEquals("keyedHistograms"u8)) ReadHistograms(ref r, ping, ProcessKind.Content, keyed: true);
+                if (r.ValueTextEquals("histograms"u8)) ReadHistograms(ref r, ref src, ping, ProcessKind.Content, keyed: false);
+                else if (r.ValueTextEquals("keyedHistograms"u8)) ReadHistograms(ref r, ref src, ping, ProcessKind.Content, keyed: true);
                 else SkipValue(ref r);
             }
         }
     }
 
-    private static void ReadHistograms(ref Utf8JsonReader r, RawPing ping, ProcessKind process, bool keyed)
+    private static void ReadHistograms(ref Utf8JsonReader r, ref Source src, RawPing ping, ProcessKind process, bool keyed)
     {
         if (!ReadStartObject(ref r)) return;
+        if (src.ScanHistograms
+            && HistogramScanner.TryRead(src.Rest, (int)r.TokenStartIndex, ping, process, keyed, out int end))
+        {
+            src.Rest = src.Rest[end..];
+            r = ResumeAfterObject(src.Rest, r.CurrentState);
+            return;
+        }
         while (NextProperty(ref r))
         {
             string name = NameTable.Get(r.ValueSpan);
@@ -463,7 +496,7 @@ public static class PingReader
             offset, ping.ValuesUsed - offset, valuesValid));
     }
 
-    private enum HistogramField : byte
+    internal enum HistogramField : byte
     {
         Other,
         Range,
@@ -487,7 +520,12 @@ public static class PingReader
                 : r.ValueTextEquals("values"u8) ? HistogramField.Values
                 : HistogramField.Other;
         }
-        var name = r.ValueSpan;
+        return HistogramFieldOf(r.ValueSpan);
+    }
+
+    // The histogram property named by unescaped UTF-8 `name`.
+    internal static HistogramField HistogramFieldOf(ReadOnlySpan<byte> name)
+    {
         return name.Length switch
         {
             3 when name.SequenceEqual("sum"u8) => HistogramField.Sum,
