@@ -1,4 +1,4 @@
-using System.Threading.Channels;
+using System.Collections.Concurrent;
 using Microsoft.Extensions.Options;
 using Telemetry.Grains.Ingest;
 
@@ -18,7 +18,14 @@ public enum LandingOutcome
 /// </summary>
 public sealed partial class GroupCommitter : BackgroundService
 {
-    private readonly Channel<Pending> _queue;
+    // Submissions waiting for a group commit. A lock-free queue plus a wake-up that only the first
+    // submission after a writer woke pays for: a channel takes a lock on every write, and under 64
+    // concurrent submitters on two cores that lock's spinning was ≈ 8 % of the silo's CPU
+    // (docs/ingest-cost.md). Every entry is a request waiting for its own answer, so the queue never
+    // holds more than the requests in flight.
+    private readonly ConcurrentQueue<Pending> _queue = new();
+    private readonly SemaphoreSlim _wake = new(0);
+    private int _wakePending; // 1 from a wake-up's release until a writer takes it and looks at the queue
     private readonly ILandingLog _log;
     private readonly AggregationFeeder _feeder;
     private readonly IngestOptions _options;
@@ -31,15 +38,6 @@ public sealed partial class GroupCommitter : BackgroundService
         _feeder = feeder;
         _options = options.Value;
         _logger = logger;
-        // Unbounded: every entry is a request waiting for its own answer, so the queue never holds more
-        // than the requests in flight (a bound would only park them elsewhere, bodies included). A
-        // bounded channel takes its lock on every write and every read; under 64 concurrent
-        // submitters that lock was ≈ 2 % of the silo's CPU (docs/benchmarks.md, issue 12).
-        _queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions
-        {
-            SingleReader = false,
-            SingleWriter = false,
-        });
     }
 
     private sealed record Pending(LandingEntry Entry, PingAggregates? Ping, TaskCompletionSource<LandingOutcome> Done);
@@ -48,38 +46,51 @@ public sealed partial class GroupCommitter : BackgroundService
     public async Task<LandingOutcome> LandAsync(LandingEntry entry, PingAggregates? ping, CancellationToken ct)
     {
         var done = new TaskCompletionSource<LandingOutcome>(TaskCreationOptions.RunContinuationsAsynchronously);
-        await _queue.Writer.WriteAsync(new Pending(entry, ping, done), ct);
+        ct.ThrowIfCancellationRequested();
+        _queue.Enqueue(new Pending(entry, ping, done));
+        Wake();
         return await done.Task;
     }
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
         Task.WhenAll(Enumerable.Range(0, _options.GroupCommitWriters).Select(_ => Task.Run(() => WriterLoopAsync(stoppingToken), stoppingToken)));
 
+    // Wakes one writer unless a wake-up is already pending: a writer that takes it clears the flag
+    // before draining, so a submission queued after that wakes a writer again.
+    private void Wake()
+    {
+        if (Interlocked.CompareExchange(ref _wakePending, 1, 0) == 0)
+        {
+            _wake.Release();
+        }
+    }
+
     private async Task WriterLoopAsync(CancellationToken ct)
     {
         var batch = new List<Pending>(_options.GroupCommitMaxBatch);
-        var reader = _queue.Reader;
-        while (await reader.WaitToReadAsync(ct))
+        while (true)
         {
+            await _wake.WaitAsync(ct);
+            Volatile.Write(ref _wakePending, 0);
             batch.Clear();
             var deadline = DateTime.UtcNow.AddMilliseconds(_options.GroupCommitDelayMs);
             while (batch.Count < _options.GroupCommitMaxBatch)
             {
-                if (reader.TryRead(out var item))
+                if (_queue.TryDequeue(out var item))
                 {
                     batch.Add(item);
                     continue;
                 }
                 var wait = deadline - DateTime.UtcNow;
-                if (batch.Count > 0 && wait <= TimeSpan.Zero)
-                {
-                    break;
-                }
-                if (batch.Count == 0)
+                if (batch.Count == 0 || wait <= TimeSpan.Zero)
                 {
                     break;
                 }
                 await Task.Delay(wait < TimeSpan.FromMilliseconds(1) ? TimeSpan.FromMilliseconds(1) : wait, ct);
+            }
+            if (!_queue.IsEmpty)
+            {
+                Wake(); // a full batch left some behind: another writer (or this one, next) takes them
             }
             if (batch.Count > 0)
             {
