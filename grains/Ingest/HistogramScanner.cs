@@ -217,16 +217,8 @@ internal static class HistogramScanner
             value = 0;
             SkipWhitespace();
             if (Current != (byte)'"') return false;
-            int start = ++Pos;
-            long v = 0;
-            while ((uint)Pos < (uint)_text.Length)
-            {
-                uint digit = (uint)(_text[Pos] - '0');
-                if (digit > 9) break;
-                v = v * 10 + digit;
-                Pos++;
-            }
-            int length = Pos - start;
+            Pos++;
+            int length = ReadDigits(out long v);
             if (length is 0 or > 18 || Current != (byte)'"') return false;
             Pos++;
             value = v;
@@ -250,15 +242,7 @@ internal static class HistogramScanner
             bool negative = Current == (byte)'-';
             if (negative) Pos++;
             int start = Pos;
-            long v = 0;
-            while ((uint)Pos < (uint)_text.Length)
-            {
-                uint digit = (uint)(_text[Pos] - '0');
-                if (digit > 9) break;
-                v = v * 10 + digit;
-                Pos++;
-            }
-            int length = Pos - start;
+            int length = ReadDigits(out long v);
             if (length is 0 or > 18) return false;
             if (length > 1 && _text[start] == (byte)'0') return false; // a leading zero is not JSON
             if (Current is (byte)'.' or (byte)'e' or (byte)'E') return false;
@@ -301,28 +285,38 @@ internal static class HistogramScanner
             {
                 Pos++;
             }
-            else if (Digits() == 0)
+            else if (ReadDigits(out _) == 0)
             {
                 return false;
             }
             if (Current == (byte)'.')
             {
                 Pos++;
-                if (Digits() == 0) return false;
+                if (ReadDigits(out _) == 0) return false;
             }
             if (Current is (byte)'e' or (byte)'E')
             {
                 Pos++;
                 if (Current is (byte)'+' or (byte)'-') Pos++;
-                if (Digits() == 0) return false;
+                if (ReadDigits(out _) == 0) return false;
             }
             return true;
         }
 
-        private int Digits()
+        // Reads the ASCII digits at the cursor; returns how many. `value` is their number when there
+        // are at most 18 (callers refuse more).
+        private int ReadDigits(out long value)
         {
             int start = Pos;
-            while ((uint)Pos < (uint)_text.Length && (uint)(_text[Pos] - '0') <= 9) Pos++;
+            long v = 0;
+            while ((uint)Pos < (uint)_text.Length)
+            {
+                uint digit = (uint)(_text[Pos] - '0');
+                if (digit > 9) break;
+                v = v * 10 + digit;
+                Pos++;
+            }
+            value = v;
             return Pos - start;
         }
     }
