@@ -20,8 +20,8 @@ public sealed partial class GroupCommitter : BackgroundService
 {
     // Submissions waiting for a group commit. A lock-free queue plus a wake-up that only the first
     // submission after a writer woke pays for: a channel takes a lock on every write, and under 64
-    // concurrent submitters on two cores that lock's spinning was ≈ 8 % of the silo's CPU
-    // (docs/ingest-cost.md). Every entry is a request waiting for its own answer, so the queue never
+    // concurrent submitters on two cores that lock's spinning was ≈ 8 % of the silo's profile samples
+    // (docs/benchmarks.md, "A scanner for histograms, a lock-free group-commit queue"). Every entry is a request waiting for its own answer, so the queue never
     // holds more than the requests in flight.
     private readonly ConcurrentQueue<Pending> _queue = new();
     private readonly SemaphoreSlim _wake = new(0);
@@ -71,7 +71,10 @@ public sealed partial class GroupCommitter : BackgroundService
         while (true)
         {
             await _wake.WaitAsync(ct);
-            Volatile.Write(ref _wakePending, 0);
+            // A full fence, not a release store: the flag must read 0 to a submitter before this
+            // writer looks at the queue, or a submission enqueued meanwhile could find the flag still
+            // set (no wake-up) while this writer found the queue empty.
+            Interlocked.Exchange(ref _wakePending, 0);
             batch.Clear();
             var deadline = DateTime.UtcNow.AddMilliseconds(_options.GroupCommitDelayMs);
             while (batch.Count < _options.GroupCommitMaxBatch)

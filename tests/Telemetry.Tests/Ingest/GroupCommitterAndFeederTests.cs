@@ -97,6 +97,36 @@ public sealed class GroupCommitterAndFeederTests
     }
 
     [Fact]
+    public async Task Submissions_arriving_alone_or_behind_a_full_batch_are_each_answered()
+    {
+        // One submitter waiting for each answer before sending the next (the lone submission a quiet
+        // silo sees), from several threads at once, and more submissions than one batch holds: a
+        // wake-up lost between a writer and a submitter would leave one waiting forever.
+        var log = new RecordingLog();
+        var (committer, _, _) = Create(log, new IngestOptions { GroupCommitMaxBatch = 8, GroupCommitDelayMs = 1, GroupCommitWriters = 2 });
+        await committer.StartAsync(CancellationToken.None);
+        try
+        {
+            var lone = Task.WhenAll(Enumerable.Range(0, 4).Select(t => Task.Run(async () =>
+            {
+                for (int i = 0; i < 150; i++)
+                {
+                    Assert.Equal(LandingOutcome.Stored, await committer.LandAsync(Entry($"lone-{t}-{i}"), Prepared.Value, CancellationToken.None));
+                }
+            })));
+            var burst = Task.WhenAll(Enumerable.Range(0, 100).Select(i => committer.LandAsync(Entry($"burst-{i}"), Prepared.Value, CancellationToken.None)));
+            await Task.WhenAll(lone, burst).WaitAsync(TimeSpan.FromSeconds(60));
+
+            Assert.Equal(700, log.Commits.Sum());
+            Assert.All(log.Commits, n => Assert.InRange(n, 1, 8));
+        }
+        finally
+        {
+            await committer.StopAsync(CancellationToken.None);
+        }
+    }
+
+    [Fact]
     public async Task A_docId_seen_twice_or_already_stored_is_a_duplicate_and_is_not_aggregated()
     {
         var log = new RecordingLog { CommitTime = TimeSpan.FromMilliseconds(50) };
