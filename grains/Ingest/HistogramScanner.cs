@@ -85,7 +85,6 @@ internal static class HistogramScanner
         long low = 0, high = 0;
         int bucketCount = 0, type = -1;
         double sum = 0;
-        bool sumInteger = true; // a missing sum counts as 0
         int offset = ping.ValuesUsed;
         if (!c.SkipWhitespaceThen((byte)'}'))
         {
@@ -108,7 +107,6 @@ internal static class HistogramScanner
                     case PingReader.HistogramField.Sum:
                         if (!c.TryInteger(out long s)) return false;
                         sum = s;
-                        sumInteger = true;
                         break;
                     case PingReader.HistogramField.Values:
                         if (!ReadValues(ref c, ping)) return false;
@@ -121,7 +119,8 @@ internal static class HistogramScanner
                 if (!more) break;
             }
         }
-        ping.Histograms.Add(new RawHistogram(name, label, process, type, low, high, bucketCount, sum, sumInteger,
+        // The scanner reads whole sums only (a missing one counts as 0).
+        ping.Histograms.Add(new RawHistogram(name, label, process, type, low, high, bucketCount, sum, SumIsInteger: true,
             offset, ping.ValuesUsed - offset, ValuesValid: true));
         return true;
     }
@@ -199,16 +198,22 @@ internal static class HistogramScanner
         // whitespace: the cursor ends on the value's first byte.
         public bool TryName(out ReadOnlySpan<byte> name)
         {
-            name = default;
             SkipWhitespace();
+            return TryString(out name) && Colon();
+        }
+
+        // A string at the cursor without escapes or control characters; the cursor ends past its
+        // closing quote.
+        private bool TryString(out ReadOnlySpan<byte> text)
+        {
+            text = default;
             if (Current != (byte)'"') return false;
             var rest = _text[(Pos + 1)..];
             int close = rest.IndexOfAny((byte)'"', (byte)'\\');
-            if (close < 0 || rest[close] != (byte)'"') return false;
-            name = rest[..close];
-            if (name.ContainsAnyInRange((byte)0, (byte)0x1F)) return false;
+            if (close < 0 || rest[close] != (byte)'"' || rest[..close].ContainsAnyInRange((byte)0, (byte)0x1F)) return false;
+            text = rest[..close];
             Pos += close + 2;
-            return Colon();
+            return true;
         }
 
         // A property name of 1 to 18 ASCII digits (a bucket's lower bound), then the colon.
@@ -262,14 +267,7 @@ internal static class HistogramScanner
         {
             switch (Current)
             {
-                case (byte)'"':
-                {
-                    var rest = _text[(Pos + 1)..];
-                    int close = rest.IndexOfAny((byte)'"', (byte)'\\');
-                    if (close < 0 || rest[close] != (byte)'"' || rest[..close].ContainsAnyInRange((byte)0, (byte)0x1F)) return false;
-                    Pos += close + 2;
-                    return true;
-                }
+                case (byte)'"': return TryString(out _);
                 case (byte)'t': return TryLiteral("true"u8);
                 case (byte)'f': return TryLiteral("false"u8);
                 case (byte)'n': return TryLiteral("null"u8);
