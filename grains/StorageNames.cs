@@ -5,4 +5,10 @@ public static class StorageNames
 {
     /// <summary>Grain state of every telemetry grain.</summary>
     public const string Telemetry = "telemetry";
+
+    /// <summary>
+    /// Aggregate states (<c>AggregateState</c>): in PostgreSQL mode stored as rows, so a write stores
+    /// only what changed (docs/ingest-cost.md, "Aggregate state rows").
+    /// </summary>
+    public const string Aggregates = "aggregates";
 }

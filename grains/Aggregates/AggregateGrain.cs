@@ -9,7 +9,7 @@ namespace Telemetry.Grains.Aggregates;
 /// (partition, batch); state is written when a partition checkpoints, not per delta.
 /// </summary>
 public sealed partial class AggregateGrain(
-    [PersistentState("aggregate", StorageNames.Telemetry)] IPersistentState<AggregateState> state,
+    [PersistentState("aggregate", StorageNames.Aggregates)] IPersistentState<AggregateState> state,
     Microsoft.Extensions.Options.IOptions<Telemetry.Grains.Ingest.IngestOptions> options,
     ILogger<AggregateGrain> logger) : Grain, IAggregateGrain
 {

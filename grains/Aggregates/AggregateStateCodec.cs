@@ -36,7 +36,7 @@ public static class AggregateStateCodec
             return id;
         }
         // Body first (string ids are assigned as they are met), then the header and string table.
-        var body = new Writer(64 * 1024);
+        var body = new VarintWriter(64 * 1024);
         body.Signed(state.SchemaVersion);
         body.Signed(state.Pings);
         body.Signed(state.DataVersion);
@@ -44,23 +44,9 @@ public static class AggregateStateCodec
         foreach (var (metric, layout) in state.Layouts)
         {
             body.Unsigned((ulong)Id(metric));
-            body.Signed(layout.Kind);
-            body.Signed(layout.Low);
-            body.Signed(layout.High);
-            body.Signed(layout.BucketCount);
-            body.Byte(layout.Undeclared ? (byte)1 : (byte)0);
+            WriteLayout(body, layout);
         }
-        body.Unsigned((ulong)state.Progress.Count);
-        foreach (var (partition, progress) in state.Progress)
-        {
-            body.Signed(partition);
-            body.Signed(progress.Checkpoint);
-            body.Unsigned((ulong)progress.Applied.Count);
-            foreach (long batch in progress.Applied)
-            {
-                body.Signed(batch);
-            }
-        }
+        WriteProgress(body, state.Progress);
         body.Unsigned((ulong)state.Series.Count);
         foreach (var (key, acc) in state.Series)
         {
@@ -71,32 +57,10 @@ public static class AggregateStateCodec
             body.Unsigned((ulong)Id(key.Architecture));
             body.Unsigned((ulong)Id(key.Os));
             body.Unsigned((ulong)Id(key.OsVersion));
-            body.Signed(acc.Sum);
-            body.Signed(acc.Count);
-            var counts = acc.Counts;
-            body.Unsigned((ulong)counts.Length);
-            int nonZero = 0;
-            foreach (long c in counts)
-            {
-                if (c != 0)
-                {
-                    nonZero++;
-                }
-            }
-            body.Unsigned((ulong)nonZero);
-            int last = -1;
-            for (int i = 0; i < counts.Length; i++)
-            {
-                if (counts[i] != 0)
-                {
-                    body.Unsigned((ulong)(i - last - 1));
-                    body.Signed(counts[i]);
-                    last = i;
-                }
-            }
+            WriteAccumulator(body, acc);
         }
 
-        var head = new Writer(16 * 1024);
+        var head = new VarintWriter(16 * 1024);
         head.Bytes(Magic);
         head.Unsigned((ulong)order.Count);
         foreach (var s in order)
@@ -117,14 +81,14 @@ public static class AggregateStateCodec
         {
             throw new InvalidDataException("not a compact aggregate state");
         }
-        var r = new Reader(data[Magic.Length..]);
+        var r = new VarintReader(data[Magic.Length..]);
         int stringCount = r.Count(data.Length);
         var strings = new string[stringCount];
         for (int i = 0; i < stringCount; i++)
         {
             strings[i] = r.String();
         }
-        string S(ref Reader reader)
+        string S(ref VarintReader reader)
         {
             ulong id = reader.Unsigned();
             return id < (ulong)strings.Length ? strings[id] : throw new InvalidDataException("string id out of range");
@@ -139,27 +103,9 @@ public static class AggregateStateCodec
         for (int i = 0; i < layouts; i++)
         {
             string metric = S(ref r);
-            state.Layouts[metric] = new MetricLayout
-            {
-                Kind = checked((int)r.Signed()),
-                Low = r.Signed(),
-                High = r.Signed(),
-                BucketCount = checked((int)r.Signed()),
-                Undeclared = r.Byte() != 0,
-            };
+            state.Layouts[metric] = ReadLayout(ref r);
         }
-        int partitions = r.Count(data.Length);
-        for (int i = 0; i < partitions; i++)
-        {
-            int partition = checked((int)r.Signed());
-            var progress = new PartitionProgress { Checkpoint = r.Signed() };
-            int applied = r.Count(data.Length);
-            for (int k = 0; k < applied; k++)
-            {
-                progress.Applied.Add(r.Signed());
-            }
-            state.Progress[partition] = progress;
-        }
+        ReadProgress(ref r, state.Progress, data.Length);
         int series = r.Count(data.Length);
         state.Series.EnsureCapacity(series);
         for (int i = 0; i < series; i++)
@@ -174,146 +120,115 @@ public static class AggregateStateCodec
                 Os = S(ref r),
                 OsVersion = S(ref r),
             };
-            var acc = new HistogramAccumulator { Sum = r.Signed(), Count = r.Signed() };
-            ulong length = r.Unsigned();
-            if (length > MaxBuckets)
-            {
-                throw new InvalidDataException("bucket count out of range");
-            }
-            var counts = new long[length];
-            int nonZero = r.Count(counts.Length);
-            long index = -1;
-            for (int k = 0; k < nonZero; k++)
-            {
-                ulong gap = r.Unsigned();
-                index += (long)Math.Min(gap, (ulong)MaxBuckets) + 1;
-                if (index >= counts.Length)
-                {
-                    throw new InvalidDataException("bucket index out of range");
-                }
-                counts[index] = r.Signed();
-            }
-            acc.Counts = counts;
+            var acc = ReadAccumulator(ref r, data.Length);
             if (!state.Series.TryAdd(key, acc))
             {
                 throw new InvalidDataException("duplicate series");
             }
         }
-        if (!r.AtEnd)
-        {
-            throw new InvalidDataException("trailing bytes after the aggregate state");
-        }
+        r.End();
         return state;
     }
 
-    private sealed class Writer(int capacity)
+    internal static void WriteLayout(VarintWriter w, MetricLayout layout)
     {
-        private byte[] _buffer = new byte[Math.Max(capacity, 64)];
-        private int _length;
+        w.Signed(layout.Kind);
+        w.Signed(layout.Low);
+        w.Signed(layout.High);
+        w.Signed(layout.BucketCount);
+        w.Byte(layout.Undeclared ? (byte)1 : (byte)0);
+    }
 
-        public int Length => _length;
+    internal static MetricLayout ReadLayout(ref VarintReader r) => new()
+    {
+        Kind = checked((int)r.Signed()),
+        Low = r.Signed(),
+        High = r.Signed(),
+        BucketCount = checked((int)r.Signed()),
+        Undeclared = r.Byte() != 0,
+    };
 
-        public ReadOnlySpan<byte> Written => _buffer.AsSpan(0, _length);
-
-        private Span<byte> Reserve(int bytes)
+    internal static void WriteProgress(VarintWriter w, Dictionary<int, PartitionProgress> all)
+    {
+        w.Unsigned((ulong)all.Count);
+        foreach (var (partition, progress) in all)
         {
-            if (_length + bytes > _buffer.Length)
+            w.Signed(partition);
+            w.Signed(progress.Checkpoint);
+            w.Unsigned((ulong)progress.Applied.Count);
+            foreach (long batch in progress.Applied)
             {
-                Array.Resize(ref _buffer, Math.Max(_buffer.Length * 2, _length + bytes));
+                w.Signed(batch);
             }
-            return _buffer.AsSpan(_length);
-        }
-
-        public void Byte(byte b)
-        {
-            Reserve(1)[0] = b;
-            _length++;
-        }
-
-        public void Bytes(ReadOnlySpan<byte> bytes)
-        {
-            bytes.CopyTo(Reserve(bytes.Length));
-            _length += bytes.Length;
-        }
-
-        public void Unsigned(ulong v)
-        {
-            var span = Reserve(10);
-            int n = 0;
-            while (v >= 0x80)
-            {
-                span[n++] = (byte)(v | 0x80);
-                v >>= 7;
-            }
-            span[n++] = (byte)v;
-            _length += n;
-        }
-
-        public void Signed(long v) => Unsigned((ulong)((v << 1) ^ (v >> 63)));
-
-        public void String(string s)
-        {
-            int max = Encoding.UTF8.GetMaxByteCount(s.Length);
-            Unsigned((ulong)Encoding.UTF8.GetByteCount(s));
-            _length += Encoding.UTF8.GetBytes(s, Reserve(max));
         }
     }
 
-    private ref struct Reader(ReadOnlySpan<byte> data)
+    internal static void ReadProgress(ref VarintReader r, Dictionary<int, PartitionProgress> into, int maxCount)
     {
-        private readonly ReadOnlySpan<byte> _data = data;
-        private int _position;
-
-        public readonly bool AtEnd => _position == _data.Length;
-
-        public byte Byte()
+        int partitions = r.Count(maxCount);
+        for (int i = 0; i < partitions; i++)
         {
-            if (_position >= _data.Length)
+            int partition = checked((int)r.Signed());
+            var progress = new PartitionProgress { Checkpoint = r.Signed() };
+            int applied = r.Count(maxCount);
+            for (int k = 0; k < applied; k++)
             {
-                throw new InvalidDataException("truncated aggregate state");
+                progress.Applied.Add(r.Signed());
             }
-            return _data[_position++];
+            into[partition] = progress;
         }
+    }
 
-        public ulong Unsigned()
+    /// <summary>Sum, count, the number of buckets, then (gap, count) for each non-zero bucket.</summary>
+    internal static void WriteAccumulator(VarintWriter w, HistogramAccumulator acc)
+    {
+        w.Signed(acc.Sum);
+        w.Signed(acc.Count);
+        var counts = acc.Counts;
+        w.Unsigned((ulong)counts.Length);
+        int nonZero = 0;
+        foreach (long c in counts)
         {
-            ulong v = 0;
-            for (int shift = 0; shift < 70; shift += 7)
+            if (c != 0)
             {
-                byte b = Byte();
-                v |= (ulong)(b & 0x7F) << shift;
-                if (b < 0x80)
-                {
-                    return v;
-                }
+                nonZero++;
             }
-            throw new InvalidDataException("malformed varint in aggregate state");
         }
-
-        public long Signed()
+        w.Unsigned((ulong)nonZero);
+        int last = -1;
+        for (int i = 0; i < counts.Length; i++)
         {
-            ulong v = Unsigned();
-            return (long)(v >> 1) ^ -(long)(v & 1);
-        }
-
-        /// <summary>A count of items, each at least one byte: more than the data holds is corrupt.</summary>
-        public int Count(int max)
-        {
-            ulong v = Unsigned();
-            return v <= (ulong)max ? (int)v : throw new InvalidDataException("count out of range in aggregate state");
-        }
-
-        public string String()
-        {
-            ulong length64 = Unsigned();
-            if (length64 > (ulong)(_data.Length - _position))
+            if (counts[i] != 0)
             {
-                throw new InvalidDataException("truncated aggregate state");
+                w.Unsigned((ulong)(i - last - 1));
+                w.Signed(counts[i]);
+                last = i;
             }
-            int length = (int)length64;
-            var s = Encoding.UTF8.GetString(_data.Slice(_position, length));
-            _position += length;
-            return s;
         }
+    }
+
+    internal static HistogramAccumulator ReadAccumulator(ref VarintReader r, int maxCount)
+    {
+        var acc = new HistogramAccumulator { Sum = r.Signed(), Count = r.Signed() };
+        ulong length = r.Unsigned();
+        if (length > MaxBuckets)
+        {
+            throw new InvalidDataException("bucket count out of range");
+        }
+        var counts = new long[length];
+        int nonZero = r.Count(Math.Min(counts.Length, maxCount));
+        long index = -1;
+        for (int k = 0; k < nonZero; k++)
+        {
+            ulong gap = r.Unsigned();
+            index += (long)Math.Min(gap, (ulong)MaxBuckets) + 1;
+            if (index >= counts.Length)
+            {
+                throw new InvalidDataException("bucket index out of range");
+            }
+            counts[index] = r.Signed();
+        }
+        acc.Counts = counts;
+        return acc;
     }
 }

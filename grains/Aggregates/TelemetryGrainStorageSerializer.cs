@@ -1,9 +1,11 @@
 namespace Telemetry.Grains.Aggregates;
 
 /// <summary>
-/// The grain storage serializer of the silo: <see cref="AggregateState"/> in its compact form
-/// (<see cref="AggregateStateCodec"/>), everything else with the Orleans serializer. Aggregate states
-/// stored by the Orleans serializer before are still read, and are rewritten compact on their next write.
+/// The grain storage serializer of the silo's ADO.NET storage: <see cref="AggregateState"/> in its compact
+/// form (<see cref="AggregateStateCodec"/>), everything else with the Orleans serializer. Aggregate states
+/// are stored in tables of their own now (silo/Storage/PostgresAggregateStorage.cs); this reads the ones
+/// stored in <c>orleansstorage</c> before, in the compact form or, older still, the Orleans form, until
+/// their next write moves them.
 /// </summary>
 public sealed class TelemetryGrainStorageSerializer(Orleans.Storage.IGrainStorageSerializer inner) : Orleans.Storage.IGrainStorageSerializer
 {

@@ -3,6 +3,7 @@ using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
 using Orleans.Configuration;
 using Orleans.Dashboard;
+using Orleans.Runtime.Hosting;
 using Telemetry.Grains;
 using Telemetry.Grains.Ingest;
 using Telemetry.Grains.Registry;
@@ -65,6 +66,7 @@ public static class TelemetryHosting
             {
                 silo.UseLocalhostClustering(cluster.SiloPort, cluster.GatewayPort);
                 silo.AddMemoryGrainStorage(StorageNames.Telemetry);
+                silo.AddMemoryGrainStorage(StorageNames.Aggregates);
                 silo.UseInMemoryReminderService();
             }
             else
@@ -86,11 +88,16 @@ public static class TelemetryHosting
                     o.ConnectionString = cs;
                 });
                 // State classes are [GenerateSerializer] types: the Orleans serializer keeps them compact and version tolerant.
-                // Aggregate states, large and rewritten whole every PersistSeconds, have a compact form of their own
-                // (AggregateStateCodec, docs/ingest-cost.md); older rows in the Orleans form are still read.
+                // Aggregate states stored here before they had tables of their own (below) were in a compact form
+                // (AggregateStateCodec, docs/ingest-cost.md) or, older still, the Orleans form: both are still read.
                 silo.Services.AddOptions<Orleans.Configuration.AdoNetGrainStorageOptions>(StorageNames.Telemetry)
                     .Configure<IServiceProvider>((o, sp) => o.GrainStorageSerializer = new Telemetry.Grains.Aggregates.TelemetryGrainStorageSerializer(
                         new Orleans.Storage.OrleansGrainStorageSerializer(sp.GetRequiredService<Orleans.Serialization.Serializer>())));
+                // Aggregate states are stored as rows, a write storing only the series that changed (docs/ingest-cost.md,
+                // "Aggregate state rows"); states the ADO.NET storage holds from before are read through it and moved.
+                silo.Services.AddGrainStorage(StorageNames.Aggregates, (sp, _) => new PostgresAggregateStorage(cs,
+                    sp.GetRequiredKeyedService<Orleans.Storage.IGrainStorage>(StorageNames.Telemetry),
+                    sp.GetRequiredService<ILogger<PostgresAggregateStorage>>()));
             }
             silo.Configure<GrainCollectionOptions>(o => o.CollectionAge = TimeSpan.FromMinutes(30));
             silo.AddDashboard();

@@ -11,7 +11,7 @@ namespace Telemetry.Silo.Storage;
 public static partial class SchemaMigrator
 {
     private const long LockKey = 0x54454C454D455452; // "TELEMETR"
-    private static readonly string[] Scripts = ["001-orleans.sql", "002-telemetry.sql", "003-outbox.sql", "004-alerts.sql", "005-expiry.sql", "006-sentry.sql", "007-bodies.sql"];
+    private static readonly string[] Scripts = ["001-orleans.sql", "002-telemetry.sql", "003-outbox.sql", "004-alerts.sql", "005-expiry.sql", "006-sentry.sql", "007-bodies.sql", "008-aggregates.sql"];
 
     public static async Task MigrateAsync(string connectionString, ILogger logger, CancellationToken ct = default)
     {

@@ -17,7 +17,7 @@ public sealed class AggregateStateCodecTests
         new OrleansGrainStorageSerializer(new ServiceCollection()
             .AddSerializer(s => s.AddAssembly(typeof(AggregateState).Assembly).AddAssembly(typeof(SeriesKey).Assembly)).BuildServiceProvider().GetRequiredService<Serializer>());
 
-    private static AggregateState Sample()
+    internal static AggregateState Sample()
     {
         var state = new AggregateState { Pings = 1234, DataVersion = 77 };
         state.Layouts["GC_MS"] = new MetricLayout { Kind = 0, Low = 1, High = 10_000, BucketCount = 50 };
@@ -35,12 +35,12 @@ public sealed class AggregateStateCodecTests
         return state;
     }
 
-    private static SeriesKey Key(string metric, string label, string os) => new()
+    internal static SeriesKey Key(string metric, string label, string os) => new()
     {
         Metric = metric, Label = label, Process = "content", Application = "Firefox", Architecture = "x86-64", Os = os, OsVersion = "10.0",
     };
 
-    private static void AssertSame(AggregateState expected, AggregateState actual)
+    internal static void AssertSame(AggregateState expected, AggregateState actual)
     {
         Assert.Equal((expected.SchemaVersion, expected.Pings, expected.DataVersion), (actual.SchemaVersion, actual.Pings, actual.DataVersion));
         Assert.Equal(expected.Layouts.OrderBy(kv => kv.Key, StringComparer.Ordinal), actual.Layouts.OrderBy(kv => kv.Key, StringComparer.Ordinal));

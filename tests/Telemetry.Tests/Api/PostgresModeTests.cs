@@ -40,6 +40,15 @@ public sealed class PostgresModeTests(PostgresFixture pg)
             count = body.GetProperty("data")[0].GetProperty("count").GetInt64();
             return count == 20;
         }, TimeSpan.FromSeconds(10)), $"expected 20 pings aggregated, saw {count}");
+
+        // The aggregates (by build id and by submission date) are stored in their own tables, header and parts.
+        Assert.True(await TestPaths.EventuallyAsync(async () =>
+        {
+            await using var conn = new NpgsqlConnection(cs);
+            await conn.OpenAsync();
+            await using var cmd = new NpgsqlCommand("SELECT count(DISTINCT s.id) FROM aggregate_states s JOIN aggregate_parts p ON p.aggregate_id = s.id WHERE s.grain LIKE 'aggregate/%'", conn);
+            return (long)(await cmd.ExecuteScalarAsync())! >= 2;
+        }, TimeSpan.FromSeconds(20)), "the aggregates were not stored in aggregate_states and aggregate_parts");
     }
 }
 
@@ -57,11 +66,11 @@ public sealed class ConcurrentMigrationTests(PostgresFixture pg)
         await conn.OpenAsync();
         await using var cmd = new NpgsqlCommand("""
             SELECT count(*) FROM information_schema.tables
-            WHERE table_schema = 'public' AND table_name IN ('landing', 'crash_aggregates', 'outbox', 'orleansquery', 'orleansstorage', 'orleansmembershiptable', 'orleansreminderstable', 'expiry_notices', 'expiry_runs', 'sentry_issues', 'sentry_issue_days', 'sentry_dead_letters', 'landing_objects', 'landing_store')
+            WHERE table_schema = 'public' AND table_name IN ('landing', 'crash_aggregates', 'outbox', 'orleansquery', 'orleansstorage', 'orleansmembershiptable', 'orleansreminderstable', 'expiry_notices', 'expiry_runs', 'sentry_issues', 'sentry_issue_days', 'sentry_dead_letters', 'landing_objects', 'landing_store', 'aggregate_states', 'aggregate_parts')
             """, conn);
-        Assert.Equal(14L, (long)(await cmd.ExecuteScalarAsync())!);
+        Assert.Equal(16L, (long)(await cmd.ExecuteScalarAsync())!);
         await using var marks = new NpgsqlCommand("SELECT count(*) FROM telemetry_schema", conn);
-        Assert.Equal(7L, (long)(await marks.ExecuteScalarAsync())!); // one mark per script, 001 to 007
+        Assert.Equal(8L, (long)(await marks.ExecuteScalarAsync())!); // one mark per script, 001 to 008
         // One body store name space, however many migrations raced to create it.
         await using var ns = new NpgsqlCommand("SELECT count(*) FROM landing_store", conn);
         Assert.Equal(1L, (long)(await ns.ExecuteScalarAsync())!);
