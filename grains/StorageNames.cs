@@ -8,7 +8,7 @@ public static class StorageNames
 
     /// <summary>
     /// Aggregate states (<c>AggregateState</c>): in PostgreSQL mode stored as rows, so a write stores
-    /// only what changed (docs/ingest-cost.md, "Aggregate state rows").
+    /// only what changed (docs/ingest-cost.md, "Aggregate state writes").
     /// </summary>
     public const string Aggregates = "aggregates";
 }

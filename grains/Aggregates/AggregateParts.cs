@@ -5,7 +5,7 @@ namespace Telemetry.Grains.Aggregates;
 
 /// <summary>
 /// An aggregate's state stored as a small header and parts (docs/ingest-cost.md, "Aggregate state
-/// rows"): the header holds pings, data version and which batches of each partition are in; each part
+/// writes"): the header holds pings, data version and which batches of each partition are in; each part
 /// holds series and metric layouts in the compact form of <see cref="AggregateStateCodec"/>. The first
 /// part is a base with every series; each later part (a delta) holds only the series and layouts that
 /// changed since the write before it, whole, so reading applies the parts in order and later wins.
@@ -71,7 +71,7 @@ public static class AggregateParts
 /// <summary>What one state write stores besides the header.</summary>
 public sealed class AggregatePartWrite
 {
-    internal AggregatePartWrite(bool isBase, byte[]? part, List<(SeriesKey Key, HistogramAccumulator Acc, long Count, long Sum)> series, List<(string Metric, MetricLayout Layout)> layouts)
+    internal AggregatePartWrite(bool isBase, byte[]? part, List<(HistogramAccumulator Acc, long Count, long Sum)> series, List<(string Metric, MetricLayout Layout)> layouts)
     {
         IsBase = isBase;
         Part = part;
@@ -88,7 +88,7 @@ public sealed class AggregatePartWrite
     /// <summary>Series in <see cref="Part"/>.</summary>
     public int SeriesWritten => Series.Count;
 
-    internal List<(SeriesKey Key, HistogramAccumulator Acc, long Count, long Sum)> Series { get; }
+    internal List<(HistogramAccumulator Acc, long Count, long Sum)> Series { get; }
     internal List<(string Metric, MetricLayout Layout)> Layouts { get; }
 }
 
@@ -104,7 +104,9 @@ public sealed class AggregatePartWrite
 /// </summary>
 public sealed class AggregatePartBook
 {
-    private readonly Dictionary<SeriesKey, (HistogramAccumulator Acc, long Count, long Sum)> _series = new();
+    // By accumulator object, not series key: a third of the memory per series, and a series whose
+    // accumulator was replaced is simply not found.
+    private readonly Dictionary<HistogramAccumulator, (long Count, long Sum)> _series = new(ReferenceEqualityComparer.Instance);
     private readonly Dictionary<string, MetricLayout> _layouts = new(StringComparer.Ordinal);
     private bool _known;
     private long _baseBytes;
@@ -114,9 +116,9 @@ public sealed class AggregatePartBook
     public static AggregatePartBook Loaded(AggregateState state, long baseBytes, long deltaBytes)
     {
         var book = new AggregatePartBook { _known = true, _baseBytes = baseBytes, _deltaBytes = deltaBytes };
-        foreach (var (key, acc) in state.Series)
+        foreach (var acc in state.Series.Values)
         {
-            book._series[key] = (acc, acc.Count, acc.Sum);
+            book._series[acc] = (acc.Count, acc.Sum);
         }
         foreach (var (metric, layout) in state.Layouts)
         {
@@ -130,7 +132,7 @@ public sealed class AggregatePartBook
 
     public AggregatePartWrite Next(AggregateState state)
     {
-        if (!_known || _series.Keys.Any(k => !state.Series.ContainsKey(k)) || _layouts.Keys.Any(m => !state.Layouts.ContainsKey(m)))
+        if (!_known || _layouts.Keys.Any(m => !state.Layouts.ContainsKey(m)))
         {
             return Base(state);
         }
@@ -143,12 +145,22 @@ public sealed class AggregatePartBook
             }
         }
         var series = new Dictionary<SeriesKey, HistogramAccumulator>();
+        int known = 0;
         foreach (var (key, acc) in state.Series)
         {
-            if (!_series.TryGetValue(key, out var stored) || !ReferenceEquals(stored.Acc, acc) || stored.Count != acc.Count || stored.Sum != acc.Sum)
+            if (_series.TryGetValue(acc, out var stored))
             {
-                series[key] = acc;
+                known++;
+                if (stored.Count == acc.Count && stored.Sum == acc.Sum)
+                {
+                    continue;
+                }
             }
+            series[key] = acc;
+        }
+        if (known < _series.Count)
+        {
+            return Base(state); // a stored series is gone (or its accumulator was replaced)
         }
         if (series.Count == 0 && layouts.Count == 0)
         {
@@ -163,11 +175,11 @@ public sealed class AggregatePartBook
         {
             return Base(state);
         }
-        return new AggregatePartWrite(false, part, [.. series.Select(kv => (kv.Key, kv.Value, kv.Value.Count, kv.Value.Sum))], [.. layouts.Select(kv => (kv.Key, kv.Value))]);
+        return new AggregatePartWrite(false, part, [.. series.Values.Select(a => (a, a.Count, a.Sum))], [.. layouts.Select(kv => (kv.Key, kv.Value))]);
     }
 
     private static AggregatePartWrite Base(AggregateState state) => new(true, AggregateParts.Part(state.Series, state.Layouts),
-        [.. state.Series.Select(kv => (kv.Key, kv.Value, kv.Value.Count, kv.Value.Sum))], [.. state.Layouts.Select(kv => (kv.Key, kv.Value))]);
+        [.. state.Series.Values.Select(a => (a, a.Count, a.Sum))], [.. state.Layouts.Select(kv => (kv.Key, kv.Value))]);
 
     /// <summary>Records that <paramref name="write"/> is stored (call only after its transaction committed).</summary>
     public void Stored(AggregatePartWrite write)
@@ -192,9 +204,9 @@ public sealed class AggregatePartBook
         {
             _layouts[metric] = layout;
         }
-        foreach (var (key, acc, count, sum) in write.Series)
+        foreach (var (acc, count, sum) in write.Series)
         {
-            _series[key] = (acc, count, sum);
+            _series[acc] = (count, sum);
         }
     }
 }

@@ -4,8 +4,9 @@ namespace Telemetry.Grains.Aggregates;
 
 /// <summary>
 /// Which applied batches an aggregate has not written yet, and when it last wrote. Aggregates are
-/// large and every write rewrites the whole state, so an aggregate writes at most once per
-/// <c>Ingest:PersistSeconds</c>, whatever the number of partitions asking.
+/// large and a write stores every series changed since the last one (most of them, in an aggregate
+/// receiving pings of every kind; docs/ingest-cost.md, "Aggregate state writes"), so an aggregate
+/// writes at most once per <c>Ingest:PersistSeconds</c>, whatever the number of partitions asking.
 /// </summary>
 public sealed class PersistTracker(TimeProvider? time = null)
 {

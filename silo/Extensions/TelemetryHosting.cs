@@ -93,8 +93,8 @@ public static class TelemetryHosting
                 silo.Services.AddOptions<Orleans.Configuration.AdoNetGrainStorageOptions>(StorageNames.Telemetry)
                     .Configure<IServiceProvider>((o, sp) => o.GrainStorageSerializer = new Telemetry.Grains.Aggregates.TelemetryGrainStorageSerializer(
                         new Orleans.Storage.OrleansGrainStorageSerializer(sp.GetRequiredService<Orleans.Serialization.Serializer>())));
-                // Aggregate states are stored as rows, a write storing only the series that changed (docs/ingest-cost.md,
-                // "Aggregate state rows"); states the ADO.NET storage holds from before are read through it and moved.
+                // Aggregate states are stored as a header and parts, a write storing the series that changed (docs/ingest-cost.md,
+                // "Aggregate state writes"); states the ADO.NET storage holds from before are read through it and moved.
                 silo.Services.AddGrainStorage(StorageNames.Aggregates, (sp, _) => new PostgresAggregateStorage(cs,
                     sp.GetRequiredKeyedService<Orleans.Storage.IGrainStorage>(StorageNames.Telemetry),
                     sp.GetRequiredService<ILogger<PostgresAggregateStorage>>()));

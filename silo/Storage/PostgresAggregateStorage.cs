@@ -10,7 +10,7 @@ namespace Telemetry.Silo.Storage;
 /// <summary>
 /// Grain storage of aggregate states in PostgreSQL as a header and parts (tables <c>aggregate_states</c>
 /// and <c>aggregate_parts</c>, silo/Storage/Sql/008-aggregates.sql; docs/ingest-cost.md, "Aggregate
-/// state rows"). A write updates the small header and adds a part holding only the series and layouts
+/// state writes"). A write updates the small header and adds a part holding only the series and layouts
 /// that changed since the state was last read or written (or a new base replacing every part, see
 /// <see cref="AggregatePartBook"/>), in one transaction: the header's version is the ETag, so a stale
 /// activation's write is refused as a whole, and the applied-batch watermark in the header never gets

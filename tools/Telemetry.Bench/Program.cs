@@ -1317,6 +1317,9 @@ public sealed class PgStats(string connectionString)
                         : q.Contains("FROM landing", StringComparison.OrdinalIgnoreCase) && q.Contains("GROUP BY batch_id", StringComparison.OrdinalIgnoreCase) ? "list"
                         : q.Contains("FROM landing", StringComparison.OrdinalIgnoreCase) && q.Contains("body", StringComparison.OrdinalIgnoreCase) ? "reread"
                         : q.Contains("writetostorage", StringComparison.OrdinalIgnoreCase) ? "statewrite"
+                        : q.Contains("UPDATE aggregate_states", StringComparison.OrdinalIgnoreCase) || q.Contains("INSERT INTO aggregate_states", StringComparison.OrdinalIgnoreCase) ? "aggwrite"
+                        : q.Contains("INSERT INTO aggregate_parts", StringComparison.OrdinalIgnoreCase) ? "aggpart"
+                        : q.Contains("DELETE FROM aggregate_parts", StringComparison.OrdinalIgnoreCase) ? "aggbase"
                         : q.Contains("landing_batch_seq", StringComparison.OrdinalIgnoreCase) ? "horizon"
                         : "other";
                     var g = groups.GetValueOrDefault(key);
@@ -1327,6 +1330,22 @@ public sealed class PgStats(string connectionString)
             await using (var cmd = new NpgsqlCommand("SELECT wal_bytes::bigint FROM pg_stat_wal", conn))
             {
                 walBytes = Convert.ToInt64(await cmd.ExecuteScalarAsync(), CultureInfo.InvariantCulture);
+            }
+            long partBytes = 0, partRows = 0, partsStored = 0, aggregates = 0;
+            await using (var cmd = new NpgsqlCommand("""
+                SELECT coalesce(sum(length(data)), 0)::bigint, count(*), coalesce(sum(pg_column_size(data)), 0)::bigint,
+                       (SELECT count(*) FROM aggregate_states)
+                FROM aggregate_parts
+                """, conn))
+            await using (var r = await cmd.ExecuteReaderAsync())
+            {
+                if (await r.ReadAsync())
+                {
+                    partBytes = r.GetInt64(0);
+                    partRows = r.GetInt64(1);
+                    partsStored = r.GetInt64(2);
+                    aggregates = r.GetInt64(3);
+                }
             }
             long stateBytes = 0, stateRows = 0, largest = 0, largestStored = 0;
             await using (var cmd = new NpgsqlCommand("""
@@ -1362,9 +1381,12 @@ public sealed class PgStats(string connectionString)
                 G("reread", "batches read back from the landing log (re-decoded)", true)
                     + (acceptedPings > 0 ? FormattableString.Invariant($" = {100.0 * reread.Rows / acceptedPings:F0}% of accepted pings parsed twice") : ""),
                 G("list", "batch listings", false),
-                G("statewrite", "grain state writes", false),
+                G("aggwrite", "aggregate state writes (header)", false),
+                G("aggpart", "aggregate parts written (base or delta)", false),
+                G("aggbase", "new bases (replacing an aggregate's parts)", false),
+                G("statewrite", "other grain state writes", false),
                 G("other", "other statements", false),
-                FormattableString.Invariant($"WAL {walBytes / 1048576.0:N0} MiB ({walBytes / 1048576.0 / Math.Max(seconds, 0.001):F1} MiB/s); grain state in orleansstorage {stateBytes / 1048576.0:N1} MiB in {stateRows:N0} rows, largest {largest / 1024.0:N0} KiB ({largestStored / 1024.0:N0} KiB after pglz); every state write rewrites the whole row"));
+                FormattableString.Invariant($"WAL {walBytes / 1048576.0:N0} MiB ({walBytes / 1048576.0 / Math.Max(seconds, 0.001):F1} MiB/s); aggregate states: {aggregates:N0} aggregates, {partRows:N0} parts, {partBytes / 1048576.0:N1} MiB ({partsStored / 1048576.0:N1} MiB after pglz); other grain state in orleansstorage {stateBytes / 1048576.0:N1} MiB in {stateRows:N0} rows, largest {largest / 1024.0:N0} KiB ({largestStored / 1024.0:N0} KiB after pglz)"));
         }
         catch (Exception e) when (e is NpgsqlException or InvalidOperationException)
         {

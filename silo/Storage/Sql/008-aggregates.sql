@@ -1,4 +1,4 @@
--- Aggregate states in a header and parts (docs/ingest-cost.md, "Aggregate state rows"). The header
+-- Aggregate states in a header and parts (docs/ingest-cost.md, "Aggregate state writes"). The header
 -- (pings, data version, which batches of each partition the aggregate holds) is rewritten by every
 -- state write; series and metric layouts are in parts: a base with all of them, then deltas holding
 -- only what changed since the write before. A write updates the header and adds a delta (or replaces

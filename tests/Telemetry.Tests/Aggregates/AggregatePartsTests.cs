@@ -5,9 +5,9 @@ using static Telemetry.Tests.Aggregates.AggregateStateCodecTests;
 namespace Telemetry.Tests.Aggregates;
 
 /// <summary>
-/// Aggregate states stored as a header and parts (docs/ingest-cost.md, "Aggregate state rows"): the
+/// Aggregate states stored as a header and parts (docs/ingest-cost.md, "Aggregate state writes"): the
 /// parts read back into exactly the state written, and a write after a change stores what changed
-/// unless that is most of the state. The same against PostgreSQL: Storage/AggregateRowStorageTests.
+/// unless that is most of the state. The same against PostgreSQL: Storage/AggregatePartStorageTests.
 /// </summary>
 public sealed class AggregatePartsTests
 {
@@ -132,14 +132,20 @@ public sealed class AggregatePartsTests
         replaced.Counts[9] = 1;
         state.Series[key] = replaced;
         var swap = book.Next(state);
-        Assert.False(swap.IsBase);
-        Assert.Equal([key], SeriesIn(swap.Part!));
+        Assert.True(swap.IsBase);
+        Assert.Equal(replaced.Counts, AggregateStateCodec.Read(swap.Part!).Series[key].Counts);
         book.Stored(swap);
+        Assert.Null(book.Next(state).Part);
 
         state.Series.Remove(Key("GC_MS", "", "OS2"));
         var removal = book.Next(state);
         Assert.True(removal.IsBase);
+        Assert.Equal(39, removal.SeriesWritten);
         Assert.DoesNotContain(Key("GC_MS", "", "OS2"), SeriesIn(removal.Part!));
+
+        book.Stored(removal);
+        state.Layouts.Remove("GC_MS");
+        Assert.True(book.Next(state).IsBase);
     }
 
     [Fact]

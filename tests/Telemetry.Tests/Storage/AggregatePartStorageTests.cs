@@ -12,12 +12,12 @@ namespace Telemetry.Tests.Storage;
 
 /// <summary>
 /// Aggregate states stored as a header and parts in PostgreSQL (silo/Storage/PostgresAggregateStorage.cs;
-/// docs/ingest-cost.md, "Aggregate state rows"), through the grain storage a real silo registers: a
+/// docs/ingest-cost.md, "Aggregate state writes"), through the grain storage a real silo registers: a
 /// write stores only what changed, in one transaction with the header, a stale ETag changes nothing,
 /// and states stored whole by the ADO.NET storage before are read and moved.
 /// </summary>
 [Collection("postgres")]
-public sealed class AggregateRowStorageTests(PostgresFixture pg, ITestOutputHelper output)
+public sealed class AggregatePartStorageTests(PostgresFixture pg, ITestOutputHelper output)
 {
     private const string StateName = "aggregate";
 
