@@ -24,9 +24,13 @@ public sealed partial class PostgresAggregateStorage(string connectionString, IG
     // An ETag handed out for a state read from orleansstorage: the ADO.NET storage's own ETag, marked.
     private const string LegacyETagPrefix = "orleansstorage:";
 
+    // Writes are short and each aggregate writes at most every PersistSeconds: a small pool serves
+    // thousands of writes a second, and a burst of persists waits for a connection instead of taking
+    // the server's connection slots from the landing log.
     private readonly NpgsqlDataSource _dataSource = NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(connectionString)
     {
         Options = "-c statement_timeout=60000 -c idle_in_transaction_session_timeout=60000",
+        MaxPoolSize = 16,
     }.ConnectionString);
 
     private readonly AggregatePartBooks _books = new();

@@ -20,3 +20,20 @@ CREATE TABLE IF NOT EXISTS aggregate_parts (
     data         bytea   NOT NULL,
     PRIMARY KEY (aggregate_id, seq)
 );
+
+-- Parts are compressed by PostgreSQL (TOAST). lz4 is ≈ 5× faster than the default pglz on them and
+-- smaller too (a 130 KiB base of the benchmark: 1.5 ms and 37 KiB against 7.6 ms and 70 KiB); servers
+-- built without lz4 (or older than PostgreSQL 14) keep pglz.
+-- (Checked first, so that a silo starting does not lock the table when nothing is to be done.)
+DO $$
+DECLARE
+    current "char";
+BEGIN
+    EXECUTE 'SELECT attcompression FROM pg_attribute WHERE attrelid = ''aggregate_parts''::regclass AND attname = ''data''' INTO current;
+    IF current IS DISTINCT FROM 'l' THEN
+        EXECUTE 'ALTER TABLE aggregate_parts ALTER COLUMN data SET COMPRESSION lz4';
+    END IF;
+EXCEPTION WHEN OTHERS THEN
+    RAISE NOTICE 'aggregate_parts.data keeps the default compression: %', SQLERRM;
+END
+$$;
