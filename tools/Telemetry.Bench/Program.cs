@@ -1386,7 +1386,7 @@ public sealed class PgStats(string connectionString)
                 G("aggbase", "new bases (replacing an aggregate's parts)", false),
                 G("statewrite", "other grain state writes", false),
                 G("other", "other statements", false),
-                FormattableString.Invariant($"WAL {walBytes / 1048576.0:N0} MiB ({walBytes / 1048576.0 / Math.Max(seconds, 0.001):F1} MiB/s); aggregate states: {aggregates:N0} aggregates, {partRows:N0} parts, {partBytes / 1048576.0:N1} MiB ({partsStored / 1048576.0:N1} MiB after pglz); other grain state in orleansstorage {stateBytes / 1048576.0:N1} MiB in {stateRows:N0} rows, largest {largest / 1024.0:N0} KiB ({largestStored / 1024.0:N0} KiB after pglz)"));
+                FormattableString.Invariant($"WAL {walBytes / 1048576.0:N0} MiB ({walBytes / 1048576.0 / Math.Max(seconds, 0.001):F1} MiB/s); aggregate states: {aggregates:N0} aggregates, {partRows:N0} parts, {partBytes / 1048576.0:N1} MiB ({partsStored / 1048576.0:N1} MiB stored, compressed); other grain state in orleansstorage {stateBytes / 1048576.0:N1} MiB in {stateRows:N0} rows, largest {largest / 1024.0:N0} KiB ({largestStored / 1024.0:N0} KiB after pglz)"));
         }
         catch (Exception e) when (e is NpgsqlException or InvalidOperationException)
         {
