@@ -97,10 +97,10 @@ public sealed class AggregatePartWrite
 /// next write stores only series and layouts that changed. A series is known unchanged while its
 /// accumulator is the same object with the same count and sum: adding a ping to a series always
 /// increments its count, and reprocessing replaces accumulators with new objects.
-/// A write stores a new base instead of a delta when the deltas since the last base would outgrow half
-/// of it (most series changed, as in an aggregate receiving pings of every kind): a delta costs the
-/// same per series as a base, and reads stay bounded by 1.5 bases. A series removed (reprocessing
-/// replaced the content) also makes a base.
+/// A write stores a new base instead of a delta when half the series or more changed (as in an
+/// aggregate receiving pings of every kind), or when the deltas since the last base would outgrow half
+/// of it: a delta costs the same per series as a base, and reads stay bounded by 1.5 bases. A series
+/// or layout removed, or an accumulator replaced (reprocessing replaced the content), also makes a base.
 /// </summary>
 public sealed class AggregatePartBook
 {

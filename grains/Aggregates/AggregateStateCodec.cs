@@ -1,4 +1,3 @@
-using System.Text;
 using Telemetry.Contracts.Aggregates;
 
 namespace Telemetry.Grains.Aggregates;
@@ -6,11 +5,12 @@ namespace Telemetry.Grains.Aggregates;
 /// <summary>
 /// The stored form of an <see cref="AggregateState"/> (docs/ingest-cost.md, "Aggregate state writes"):
 /// every distinct string once in a table, series keys as indexes into it, bucket counts as varints of
-/// their non-zero buckets only. An aggregate rewrites its whole state every <c>PersistSeconds</c>;
-/// with the Orleans serializer one build-date aggregate of the benchmark took ≈ 25 ms of silo CPU
-/// and 378 KiB per write (seven strings and a tagged field per bucket for each of its thousands of
-/// series). States written before this format (Orleans serializer) are still read: see
-/// <see cref="TelemetryGrainStorageSerializer"/>.
+/// their non-zero buckets only. It is the form of a whole state in <c>orleansstorage</c> (before
+/// aggregate states had tables of their own) and of every part in <c>aggregate_parts</c>
+/// (<see cref="AggregateParts"/>). With the Orleans serializer one build-date aggregate of the
+/// benchmark took ≈ 25 ms of silo CPU and 378 KiB per write (seven strings and a tagged field per
+/// bucket for each of its thousands of series), in this form ≈ 4.5 ms and 130 KiB. States written
+/// before this format (Orleans serializer) are still read: see <see cref="TelemetryGrainStorageSerializer"/>.
 /// </summary>
 public static class AggregateStateCodec
 {
