@@ -68,6 +68,9 @@ public sealed record DetectedRegression
     [Id(6)] public required ImmutableArray<DateOnly> ReferenceDates { get; init; }
     /// <summary>True when this run recorded the alert (and queued its mail).</summary>
     [Id(7)] public required bool New { get; init; }
+    /// <summary>First and last build date that may hold the change's start (95 %); <see cref="BuildDate"/> is the most likely.</summary>
+    [Id(8)] public DateOnly SuspectFrom { get; init; }
+    [Id(9)] public DateOnly SuspectTo { get; init; }
 }
 
 /// <summary>The answer of a series grain.</summary>

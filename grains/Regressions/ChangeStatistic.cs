@@ -78,9 +78,12 @@ public sealed class ChangeStatistic
     public double Weight(BuildDateHistogram date) => Math.Min(date.Total, typicalTotal);
 
     /// <summary>
-    /// The date's value in standard errors of the difference between one date and the reference
-    /// (the date's sampling noise and the reference's): how clearly this date alone differs.
+    /// The inverse of the sampling variance of <see cref="Value(BuildDateHistogram)"/> for this
+    /// date alone (without the reference's): how much the date counts when dates are compared with
+    /// each other. 0 when nothing is known.
     /// </summary>
+    public double Precision(BuildDateHistogram date) => comparisonVariance > 0 ? Weight(date) / comparisonVariance : 0;
+
     /// <summary>
     /// The window's value (dates pooled as in <see cref="Value(IReadOnlyList{BuildDateHistogram})"/>)
     /// in standard errors of the difference between that many samples and the reference.
@@ -96,6 +99,10 @@ public sealed class ChangeStatistic
         return Value(window) / Math.Sqrt(comparisonVariance * (1 / w + 1 / referenceSamples));
     }
 
+    /// <summary>
+    /// The date's value in standard errors of the difference between one date and the reference
+    /// (the date's sampling noise and the reference's): how clearly this date alone differs.
+    /// </summary>
     public double Z(BuildDateHistogram date)
     {
         double w = Weight(date);

@@ -175,8 +175,12 @@ public sealed class DefaultDetector : IRegressionDetector
                     verdict = Judge(reference, pooled, dates, out var statistic);
                     if (verdict == Verdict.Regression)
                     {
-                        int onset = OnsetOf(series, usable, statistic, references[^1], i, window[^1]);
-                        finding = ToFinding(series[onset], series[window[^1]], reference, pooled);
+                        var (onset, first, last) = OnsetOf(series, usable, statistic, references[^1], i, window[^1]);
+                        finding = ToFinding(series[onset], series[window[^1]], reference, pooled) with
+                        {
+                            SuspectFrom = series[first].BuildDate,
+                            SuspectTo = series[last].BuildDate,
+                        };
                         regimeStart = onset;
                         break;
                     }
@@ -364,8 +368,11 @@ public sealed class DefaultDetector : IRegressionDetector
     /// date alone: at a few hundred pings a date no single date of a real change reaches 3 standard
     /// errors, and a change found late by a later comparison was then blamed on whichever date had
     /// made the window significant, several dates after it began (docs/regressions.md, "Dating").
+    /// <paramref name="First"/>..<paramref name="Last"/>: the dates that hold the change's start with
+    /// probability <see cref="ChangePointPosterior.Level"/> under the same one-step model, from the
+    /// oldest reference to the end of the window (<see cref="ChangePointPosterior"/>).
     /// </summary>
-    private static int OnsetOf(MetricSeries series, bool[] usable, ChangeStatistic statistic, int oldestReference, int candidate, int windowEnd)
+    private static (int Onset, int First, int Last) OnsetOf(MetricSeries series, bool[] usable, ChangeStatistic statistic, int oldestReference, int candidate, int windowEnd)
     {
         var dates = new List<int>();
         for (int j = oldestReference; j <= windowEnd; j++)
@@ -403,16 +410,21 @@ public sealed class DefaultDetector : IRegressionDetector
             afterSum -= weights[k] * values[k];
             afterWeight -= weights[k];
         }
+        int blamed = dates.IndexOf(candidate);
         for (int k = 1; k < dates.Count && dates[k] <= candidate; k++)
         {
             if (dates[k] >= onset
                 && sign * WindowZ(series, statistic, dates, k) >= DatingZ
                 && Math.Abs(values[k] - after) < Math.Abs(values[k] - before))
             {
-                return dates[k];
+                blamed = k;
+                break;
             }
         }
-        return candidate;
+        var precisions = dates.Select(j => statistic.Precision(series[j])).ToArray();
+        var posterior = ChangePointPosterior.Of(values, precisions, (int)sign);
+        var (first, last) = ChangePointPosterior.CredibleRange(posterior, blamed);
+        return (dates[blamed], dates[first], dates[last]);
     }
 
     /// <summary>

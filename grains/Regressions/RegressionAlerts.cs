@@ -48,6 +48,8 @@ public static class RegressionAlerts
             ReferenceDates = referenceDates,
             Description = probe.Description,
             ConfirmedBy = MetricSeries.FormatBuildDate(finding.ConfirmedBy),
+            SuspectFrom = MetricSeries.FormatBuildDate(finding.SuspectFrom),
+            SuspectTo = MetricSeries.FormatBuildDate(finding.SuspectTo),
             PValue = finding.PValue,
             ScoreKind = scoreKind,
         };
@@ -55,6 +57,7 @@ public static class RegressionAlerts
             $"Regression in {metric} on {channel}: {Moved(finding.Direction)} from build date {buildDate} ({finding.Detector}, score {finding.Score:0.000})");
         var summary = new StringBuilder()
             .Append(CultureInfo.InvariantCulture, $"The distribution of {metric} in {channel} builds from {buildDate} on differs from the builds before.").Append('\n')
+            .Append(SuspectLine(buildDate, MetricSeries.FormatBuildDate(finding.SuspectFrom), MetricSeries.FormatBuildDate(finding.SuspectTo))).Append('\n')
             .Append(CultureInfo.InvariantCulture, $"Direction: {direction} ({Moved(finding.Direction)}).").Append('\n')
             .Append(CultureInfo.InvariantCulture, $"Score: {finding.Score:0.000} ({scoreKind}, detector {finding.Detector}).").Append('\n')
             .Append(CultureInfo.InvariantCulture, $"Compared with build dates: {string.Join(", ", referenceDates)}.").Append('\n')
@@ -73,6 +76,11 @@ public static class RegressionAlerts
             DetailsJson: details.ToJson(),
             Notify: notify);
     }
+
+    /// <summary>Which builds to look at: the most likely date, and the range that holds the change's start at 95 %.</summary>
+    private static string SuspectLine(string buildDate, string from, string to) => from == to
+        ? $"Suspect builds: those of build date {buildDate}."
+        : $"Suspect builds: most likely those of build date {buildDate}; with 95 % probability the change began in a build dated {from} to {to}.";
 
     /// <summary>Lower bounds as numbers; a categorical histogram's labels as strings (the bucket index beyond the labels).</summary>
     public static JsonElement BucketLabels(ImmutableArray<long> lowerBounds, ImmutableArray<string> labels)

@@ -33,6 +33,15 @@ public sealed record RegressionDetails
     /// <summary>The metric's description from its definition; empty when it has none.</summary>
     public required string Description { get; init; }
 
+    /// <summary>
+    /// First and last build date (<c>YYYYMMDD</c>) that may hold the change's start, 95 % probability
+    /// (<see cref="RegressionFinding.SuspectFrom"/>); null on alerts recorded before they were kept.
+    /// </summary>
+    public string? SuspectFrom { get; init; }
+
+    /// <inheritdoc cref="SuspectFrom"/>
+    public string? SuspectTo { get; init; }
+
     /// <summary>The newest build date the finding needed, <c>YYYYMMDD</c>.</summary>
     public required string ConfirmedBy { get; init; }
 

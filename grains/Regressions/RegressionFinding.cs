@@ -49,4 +49,26 @@ public sealed record RegressionFinding
 
     /// <summary>The build dates the reference was made of, oldest first.</summary>
     public required ImmutableArray<DateOnly> ReferenceDates { get; init; }
+
+    /// <summary>
+    /// First build date that may hold the change's start. <see cref="BuildDate"/> is the most likely
+    /// one; the change began between <see cref="SuspectFrom"/> and <see cref="SuspectTo"/> (both
+    /// included) with probability 95 % (<see cref="ChangePointPosterior"/>). A detector that does not
+    /// estimate it gives <see cref="BuildDate"/> for both.
+    /// </summary>
+    public DateOnly SuspectFrom
+    {
+        get => _suspectFrom ?? BuildDate;
+        init => _suspectFrom = value;
+    }
+
+    /// <summary>Last build date that may hold the change's start (see <see cref="SuspectFrom"/>).</summary>
+    public DateOnly SuspectTo
+    {
+        get => _suspectTo ?? BuildDate;
+        init => _suspectTo = value;
+    }
+
+    private readonly DateOnly? _suspectFrom;
+    private readonly DateOnly? _suspectTo;
 }

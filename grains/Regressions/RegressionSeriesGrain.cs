@@ -66,6 +66,8 @@ public sealed partial class RegressionSeriesGrain(
                         Direction = finding.Direction.ToWireName(),
                         ReferenceDates = finding.ReferenceDates,
                         New = created,
+                        SuspectFrom = finding.SuspectFrom,
+                        SuspectTo = finding.SuspectTo,
                     });
                 }
             }

@@ -5,10 +5,18 @@ using System.Text.Json;
 namespace Telemetry.Portal.Services;
 
 /// <summary>One row of the regressions list (<c>GET /api/regressions</c>, docs/regressions.md).</summary>
+/// <param name="SuspectFrom">First build date that may hold the change's start (95 %); <paramref name="BuildDate"/> is the most likely.</param>
+/// <param name="SuspectTo">Last build date that may hold it.</param>
 public sealed record RegressionRow(
     long Id, string Channel, string Metric, string BuildDate, string Detector, double Score, string Direction,
     string State, ImmutableArray<string> Owners, ImmutableArray<string> ReferenceDates, DateTimeOffset? SnoozedUntil,
-    DateTimeOffset? DetectedAt);
+    DateTimeOffset? DetectedAt, string SuspectFrom = "", string SuspectTo = "")
+{
+    /// <summary>The suspect build dates when they are more than the build date itself, else null.</summary>
+    public string? SuspectRange => SuspectFrom.Length > 0 && SuspectTo.Length > 0 && (SuspectFrom != BuildDate || SuspectTo != BuildDate)
+        ? $"{SuspectFrom}–{SuspectTo}"
+        : null;
+}
 
 /// <summary>One entry of an alert's history: who did what, when.</summary>
 public sealed record RegressionHistoryEntry(DateTimeOffset At, string By, string Action, string State, string? Comment, string? Bug);
@@ -168,5 +176,7 @@ public sealed class RegressionsSource(SiloApi api, IAggregatesSource aggregates)
         [.. SiloJson.Array(r, "owners").Select(o => o.GetString() ?? "")],
         [.. SiloJson.Array(r, "reference_dates").Select(o => o.ToString())],
         SiloJson.Time(r, "snoozed_until"),
-        SiloJson.Time(r, "detected_at"));
+        SiloJson.Time(r, "detected_at"),
+        SiloJson.Text(r, "suspect_from") ?? "",
+        SiloJson.Text(r, "suspect_to") ?? "");
 }

@@ -30,9 +30,12 @@ public static class RegressionsApi
     public const int DetectSlice = 100;
 
     /// <summary>A regression in the list (R).</summary>
+    /// <param name="SuspectFrom">First build date that may hold the change's start (95 %); <paramref name="BuildDate"/> is the most likely.</param>
+    /// <param name="SuspectTo">Last build date that may hold the change's start.</param>
     public sealed record RegressionItem(
         long Id, string Channel, string Metric, string BuildDate, string Detector, double Score, string Direction, string State,
-        IReadOnlyList<string> ReferenceDates, IReadOnlyList<string> Owners, DateTimeOffset? SnoozedUntil, DateTimeOffset DetectedAt);
+        IReadOnlyList<string> ReferenceDates, IReadOnlyList<string> Owners, DateTimeOffset? SnoozedUntil, DateTimeOffset DetectedAt,
+        string SuspectFrom, string SuspectTo);
 
     public sealed record RegressionListing(IReadOnlyList<RegressionItem> Regressions);
 
@@ -43,9 +46,11 @@ public static class RegressionsApi
     public sealed record RegressionDetail(
         long Id, string Channel, string Metric, string BuildDate, string Detector, double Score, string Direction, string State,
         IReadOnlyList<string> ReferenceDates, IReadOnlyList<string> Owners, DateTimeOffset? SnoozedUntil, DateTimeOffset DetectedAt,
+        string SuspectFrom, string SuspectTo,
         JsonElement Buckets, IReadOnlyList<double> Candidate, IReadOnlyList<double> Reference, string Description, IReadOnlyList<HistoryEntry> History);
 
-    public sealed record FindingItem(long Id, string Metric, string BuildDate, string Detector, double Score, string Direction, IReadOnlyList<string> ReferenceDates, bool New);
+    public sealed record FindingItem(long Id, string Metric, string BuildDate, string Detector, double Score, string Direction, IReadOnlyList<string> ReferenceDates, bool New,
+        string SuspectFrom, string SuspectTo);
 
     public sealed record FailureItem(string Metric, string Error);
 
@@ -116,6 +121,7 @@ public static class RegressionsApi
             .ToList();
         return TypedResults.Json(new RegressionDetail(
             r.Id, r.Channel, r.Metric, r.BuildDate, r.Detector, r.Score, r.Direction, r.State, r.ReferenceDates, r.Owners, r.SnoozedUntil, r.DetectedAt,
+            r.SuspectFrom, r.SuspectTo,
             details?.Buckets ?? JsonSerializer.SerializeToElement(Array.Empty<long>()),
             details?.Candidate ?? [], details?.Reference ?? [], details?.Description ?? "", history), Json);
     }
@@ -157,18 +163,21 @@ public static class RegressionsApi
         }
         var findings = results.SelectMany(r => r.Findings).Select(f => new FindingItem(
             f.AlertId, f.Metric, MetricSeries.FormatBuildDate(f.BuildDate), f.Detector, f.Score, f.Direction,
-            [.. f.ReferenceDates.Select(MetricSeries.FormatBuildDate)], f.New)).ToList();
+            [.. f.ReferenceDates.Select(MetricSeries.FormatBuildDate)], f.New,
+            MetricSeries.FormatBuildDate(f.SuspectFrom == default ? f.BuildDate : f.SuspectFrom),
+            MetricSeries.FormatBuildDate(f.SuspectTo == default ? f.BuildDate : f.SuspectTo))).ToList();
         return TypedResults.Json(new DetectionResponse(findings, [.. results.SelectMany(r => r.Failures).Select(f => new FailureItem(f.Metric, f.Error))]), Json);
     }
 
     private static RegressionItem Item(AlertRecord record)
     {
         var details = RegressionDetails.Parse(record.DetailsJson);
+        string buildDate = record.Target.OccurredOn is { } date ? MetricSeries.FormatBuildDate(date) : "";
         return new RegressionItem(
             record.Id,
             record.Target.Channel ?? "",
             record.Target.Subject ?? "",
-            record.Target.OccurredOn is { } date ? MetricSeries.FormatBuildDate(date) : "",
+            buildDate,
             record.Target.Detector ?? "",
             record.Target.Score ?? 0,
             details?.Direction ?? RegressionDirection.Changed.ToWireName(),
@@ -176,7 +185,9 @@ public static class RegressionsApi
             details?.ReferenceDates ?? [],
             record.Owners,
             record.SnoozedUntil,
-            record.CreatedAt);
+            record.CreatedAt,
+            details?.SuspectFrom ?? buildDate,
+            details?.SuspectTo ?? buildDate);
     }
 
     private static string? NonEmpty(string? value) => string.IsNullOrEmpty(value) ? null : value;

@@ -49,6 +49,8 @@ public sealed class CerberusDetectorTests
         Assert.Equal(Base, finding.Reference.ToArray());
         Assert.Equal([DateOf(9)], finding.ReferenceDates.ToArray());
         Assert.Null(finding.PValue);
+        // Cerberus does not estimate how sure its date is: its one suspect is its build date.
+        Assert.Equal((DateOf(10), DateOf(10)), (finding.SuspectFrom, finding.SuspectTo));
     }
 
     [Fact]

@@ -30,6 +30,8 @@ public sealed class DefaultDetectorTests
 
         Assert.Equal("default", finding.Detector);
         Assert.Equal(DateOf(20), finding.BuildDate);
+        // At this volume each date shows the change clearly: the date is certain, the one suspect.
+        Assert.Equal((DateOf(20), DateOf(20)), (finding.SuspectFrom, finding.SuspectTo));
         Assert.Equal(RegressionDirection.Higher, finding.Direction);
         Assert.InRange(finding.Score, 0.07, 0.13);
         Assert.True(finding.PValue < DefaultDetector.Alpha);

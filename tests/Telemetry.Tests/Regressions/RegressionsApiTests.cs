@@ -57,6 +57,8 @@ public sealed class RegressionsApiTests
             Assert.Equal("higher", f.GetProperty("direction").GetString());
             Assert.True(f.GetProperty("new").GetBoolean());
             Assert.InRange(f.GetProperty("score").GetDouble(), 0.12, 1);
+            // A change this clear leaves no doubt about its build date: the suspect range is that date alone.
+            Assert.Equal((BuildDate(ShiftIndex), BuildDate(ShiftIndex)), (f.GetProperty("suspect_from").GetString(), f.GetProperty("suspect_to").GetString()));
         });
         var byDetector = findings.Where(f => f.GetProperty("metric").GetString() == Shifted).ToDictionary(f => f.GetProperty("detector").GetString()!);
         // The reference: the seven dates before the shift (default), the newest of them (cerberus).
@@ -81,7 +83,7 @@ public sealed class RegressionsApiTests
         Assert.Equal(4, records.Count);
         var record = records.Single(r => r.GetProperty("metric").GetString() == Shifted && r.GetProperty("detector").GetString() == "default");
         Assert.Equal(
-            ["id", "channel", "metric", "build_date", "detector", "score", "direction", "state", "reference_dates", "owners", "snoozed_until", "detected_at"],
+            ["id", "channel", "metric", "build_date", "detector", "score", "direction", "state", "reference_dates", "owners", "snoozed_until", "detected_at", "suspect_from", "suspect_to"],
             record.EnumerateObject().Select(p => p.Name));
         Assert.Equal(byDetector["default"].GetProperty("id").GetInt64(), record.GetProperty("id").GetInt64());
         Assert.Equal(("nightly", BuildDate(ShiftIndex), "new", "higher"),

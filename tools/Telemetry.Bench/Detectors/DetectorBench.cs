@@ -70,6 +70,7 @@ public static class DetectorBench
         var cached = cachePath is null ? null : SeriesCache.TryRead(cachePath);
         var series = cached ?? new LabelledSeries[seriesCount];
         var scores = new SeriesScore[seriesCount][];
+        var rangeScores = new SeriesScore[seriesCount][];
         var findings = new IReadOnlyList<RegressionFinding>[seriesCount][];
         var clock = Stopwatch.StartNew();
         var detectorTicks = new long[detectors.Length];
@@ -87,6 +88,7 @@ public static class DetectorBench
                 Interlocked.Add(ref detectorTicks[d], Stopwatch.GetTimestamp() - start);
             }
             scores[i] = [.. findings[i].Select(f => SeriesScore.Of(series[i], f))];
+            rangeScores[i] = [.. findings[i].Select(f => SeriesScore.Of(series[i], f, byRange: true))];
         });
 
         if (cachePath is not null && cached is null)
@@ -98,7 +100,7 @@ public static class DetectorBench
         Console.WriteLine("Detection cost per series (time inside Detect, series run in parallel): " + string.Join(", ", detectors.Select((d, k) =>
             FormattableString.Invariant($"{d.Name} {Stopwatch.GetElapsedTime(0, detectorTicks[k]).TotalMilliseconds / seriesCount:F2} ms"))) + ".");
         Console.WriteLine();
-        Console.Write(new ScoreTable([.. detectors.Select(d => d.Name)], series, scores).ToMarkdown());
+        Console.Write(new ScoreTable([.. detectors.Select(d => d.Name)], series, scores, rangeScores).ToMarkdown());
         if (listFalseAlerts)
         {
             Console.WriteLine();
@@ -109,7 +111,7 @@ public static class DetectorBench
                     foreach (var (index, finding) in SeriesScore.FalseAlertsOf(series[i], findings[i][d]))
                     {
                         Console.WriteLine(FormattableString.Invariant(
-                            $"{detectors[d].Name}\tseries {i}\t{series[i].Scenario.Name}\tpings {series[i].BasePings:F0}\tevent at {series[i].EventIndex}\tfalse alert at {index} ({index - series[i].EventIndex:+0;-0;0})\tscore {finding.Score:F3}\tp {finding.PValue:G2}\t{finding.Direction.ToWireName()}"));
+                            $"{detectors[d].Name}\tseries {i}\t{series[i].Scenario.Name}\tpings {series[i].BasePings:F0}\tevent at {series[i].EventIndex}\tfalse alert at {index} ({index - series[i].EventIndex:+0;-0;0})\tsuspects {finding.SuspectFrom.DayNumber - finding.BuildDate.DayNumber:+0;-0;0}..{finding.SuspectTo.DayNumber - finding.BuildDate.DayNumber:+0;-0;0}\tscore {finding.Score:F3}\tp {finding.PValue:G2}\t{finding.Direction.ToWireName()}"));
                     }
                 }
             }

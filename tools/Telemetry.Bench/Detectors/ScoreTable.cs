@@ -3,8 +3,13 @@ using System.Text;
 
 namespace Telemetry.Bench.Detectors;
 
-/// <summary>The benchmark's one markdown table: a row per scenario, then summary rows, detectors side by side.</summary>
-public sealed class ScoreTable(IReadOnlyList<string> detectors, IReadOnlyList<LabelledSeries> series, IReadOnlyList<SeriesScore[]> scores)
+/// <summary>
+/// The benchmark's one markdown table: a row per scenario, then summary rows, detectors side by side.
+/// <paramref name="rangeScores"/>, when given: the same findings scored by their suspect ranges
+/// (<see cref="SeriesScore.Of"/> with <c>byRange</c>), summarised in rows of their own.
+/// </summary>
+public sealed class ScoreTable(IReadOnlyList<string> detectors, IReadOnlyList<LabelledSeries> series, IReadOnlyList<SeriesScore[]> scores,
+    IReadOnlyList<SeriesScore[]>? rangeScores = null)
 {
     /// <summary>Volume bands of the summary rows, by the series' typical pings per build date.</summary>
     private static readonly (string Name, double Low, double High)[] Bands =
@@ -36,7 +41,6 @@ public sealed class ScoreTable(IReadOnlyList<string> detectors, IReadOnlyList<La
         {
             Row(sb, name, i => series[i].Scenario.Name == name);
         }
-        static bool IsShift(LabelledSeries s) => s.Scenario.Kind is ScenarioKind.MeanShift or ScenarioKind.TailGrowth or ScenarioKind.BimodalSplit;
         Row(sb, "**all shifts** (mean, tail, bimodal)", i => IsShift(series[i]));
         foreach (var (bandName, low, high) in Bands)
         {
@@ -109,7 +113,38 @@ public sealed class ScoreTable(IReadOnlyList<string> detectors, IReadOnlyList<La
         });
         Line("repeated alerts on a found change (more than one finding in its window)", d =>
             Enumerable.Range(0, series.Count).SelectMany(i => scores[i][d].Changes).Sum(o => o.Extra).ToString(CultureInfo.InvariantCulture));
+        Line("the first finding's suspect range holds the labelled date, of the changes found (all / shifts: a drift has no one start)", d =>
+        {
+            var found = Enumerable.Range(0, series.Count).SelectMany(i => scores[i][d].Changes).Where(o => o.Found).ToList();
+            var shifts = Enumerable.Range(0, series.Count).Where(i => IsShift(series[i])).SelectMany(i => scores[i][d].Changes).Where(o => o.Found).ToList();
+            return found.Count == 0 ? "—" : $"{found.Count(o => o.StartSuspected)}/{found.Count} ({Percent(found.Count(o => o.StartSuspected), found.Count)}) / "
+                + $"{shifts.Count(o => o.StartSuspected)}/{shifts.Count} ({Percent(shifts.Count(o => o.StartSuspected), shifts.Count)})";
+        });
+        Line("suspect range, build dates: median / 90th percentile / largest (share of findings naming one date)", d =>
+        {
+            var widths = Enumerable.Range(0, series.Count).SelectMany(i => scores[i][d].RangeWidths).Order().ToList();
+            return widths.Count == 0 ? "—" : FormattableString.Invariant(
+                $"{widths[widths.Count / 2]} / {widths[(int)(0.9 * (widths.Count - 1))]} / {widths[^1]} ({Percent(widths.Count(w => w == 1), widths.Count)})");
+        });
+        if (rangeScores is null)
+        {
+            return;
+        }
+        Line("**scored by suspect range**: found (the range overlaps the change's window)", d =>
+        {
+            var outcomes = Enumerable.Range(0, series.Count).SelectMany(i => rangeScores[i][d].Changes).ToList();
+            return $"{outcomes.Count(o => o.Found)}/{outcomes.Count} ({Percent(outcomes.Count(o => o.Found), outcomes.Count)})";
+        });
+        Line("**scored by suspect range**: false alerts (the range overlaps no window): total (no regression / early / late)", d =>
+        {
+            int total = Enumerable.Range(0, series.Count).Sum(i => rangeScores[i][d].FalseAlerts);
+            int none = Enumerable.Range(0, series.Count).Where(i => !series[i].Scenario.IsRegression).Sum(i => rangeScores[i][d].FalseAlerts);
+            int early = Enumerable.Range(0, series.Count).Where(i => series[i].Scenario.IsRegression).Sum(i => rangeScores[i][d].EarlyAlerts);
+            return FormattableString.Invariant($"{total} ({none} / {early} / {total - none - early})");
+        });
     }
+
+    private static bool IsShift(LabelledSeries s) => s.Scenario.Kind is ScenarioKind.MeanShift or ScenarioKind.TailGrowth or ScenarioKind.BimodalSplit;
 
     private static string Percent(int part, int whole) => whole == 0 ? "—" : (100.0 * part / whole).ToString("F0", CultureInfo.InvariantCulture) + " %";
 
