@@ -58,6 +58,24 @@ public sealed class RegressionRecordingTests
         Assert.Equal(1e-9, details.PValue);
         using var raw = JsonDocument.Parse(draft.DetailsJson);
         Assert.True(raw.RootElement.TryGetProperty("reference_dates", out _), "details are snake_case");
+        // Sure of its date: the one suspect is the build date, and the mail names it alone.
+        Assert.Equal(("20260309", "20260309"), (details.SuspectFrom, details.SuspectTo));
+        Assert.Contains("Suspect builds: those of build date 20260309.", draft.Summary, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void An_uncertain_date_sends_the_owner_to_every_suspect_build()
+    {
+        var finding = Finding() with { SuspectFrom = BuildDate.AddDays(-1), SuspectTo = BuildDate.AddDays(1) };
+
+        var draft = RegressionAlerts.Draft("nightly", "GC_MS", finding, Owned, notify: true);
+
+        // One record per most likely build date still; the range travels with it.
+        Assert.Equal("regression:nightly:GC_MS:20260309:default", draft.Key);
+        var details = RegressionDetails.Parse(draft.DetailsJson)!;
+        Assert.Equal(("20260308", "20260310"), (details.SuspectFrom, details.SuspectTo));
+        Assert.Contains("most likely those of build date 20260309; with 95 % probability the change began in a build dated 20260308 to 20260310",
+            draft.Summary, StringComparison.Ordinal);
     }
 
     [Fact]

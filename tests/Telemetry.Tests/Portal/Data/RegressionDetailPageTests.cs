@@ -46,6 +46,19 @@ public sealed class RegressionDetailPageTests : PortalPageContext
         Assert.Contains("20261120 ◆", evolution.TextContent);
         Assert.Contains("median", evolution.TextContent);
         Assert.Single(page.FindAll("[data-testid=history-row]"));
+        Assert.Empty(page.FindAll("[data-testid=suspects]")); // sure of its date: no range to show
+    }
+
+    [Fact]
+    public void A_finding_unsure_of_its_date_names_its_suspect_build_dates()
+    {
+        SignIn("ana@example.org", "session-ana");
+        _source.Detail = _source.Detail! with { Row = _source.Detail.Row with { SuspectFrom = "20261119", SuspectTo = "20261121" } };
+
+        var page = Open<RegressionDetailPage>("/regressions/12", p => p.Add(x => x.Id, 12L));
+
+        Assert.Contains("build date 20261120", Text(page, "summary"));
+        Assert.Equal("· began between build dates 20261119–20261121 (95 %)", Text(page, "suspects"));
     }
 
     [Theory]
