@@ -51,8 +51,8 @@ public sealed record RegressionFinding
     public required ImmutableArray<DateOnly> ReferenceDates { get; init; }
 
     /// <summary>
-    /// First build date that may hold the change's start. <see cref="BuildDate"/> is the most likely
-    /// one; the change began between <see cref="SuspectFrom"/> and <see cref="SuspectTo"/> (both
+    /// First build date that may hold the change's start. <see cref="BuildDate"/>, the date the finding
+    /// blames, is the most likely one that shows the change; the change began between <see cref="SuspectFrom"/> and <see cref="SuspectTo"/> (both
     /// included) with probability 95 % (<see cref="ChangePointPosterior"/>). A detector that does not
     /// estimate it gives <see cref="BuildDate"/> for both.
     /// </summary>
