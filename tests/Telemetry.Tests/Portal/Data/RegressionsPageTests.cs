@@ -30,6 +30,18 @@ public sealed class RegressionsPageTests : PortalPageContext
     }
 
     [Fact]
+    public void A_regression_unsure_of_its_build_date_names_its_suspect_dates_under_it()
+    {
+        _source.Rows = [_source.Rows[0] with { SuspectFrom = "20261119", SuspectTo = "20261121" }, _source.Rows[1]];
+
+        var page = Open<RegressionsPage>("/regressions");
+
+        var rows = page.FindAll("[data-testid=regression-row]");
+        Assert.Equal("suspects 20261119–20261121", rows[0].QuerySelector("[data-testid=suspects]")!.TextContent.Trim());
+        Assert.Null(rows[1].QuerySelector("[data-testid=suspects]"));
+    }
+
+    [Fact]
     public void Sorts_by_the_column_in_the_url_and_links_each_header_to_its_order()
     {
         var page = Open<RegressionsPage>("/regressions?sort=score");
