@@ -1,5 +1,8 @@
 using System.Net;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Telemetry.Grains.Alerts;
+using Telemetry.Grains.Regressions;
 using Telemetry.Tests.Infrastructure;
 using static Telemetry.Tests.Regressions.RegressionPings;
 
@@ -121,6 +124,39 @@ public sealed class RegressionsApiTests
             Assert.True(created.TryGetProperty(name, out _), name);
         }
         Assert.Equal(HttpStatusCode.NotFound, (await silo.Http.GetAsync("/api/regressions/987654")).StatusCode);
+    }
+
+    [Fact]
+    public async Task A_record_names_its_suspect_build_dates_and_one_recorded_before_they_were_kept_names_its_build_date()
+    {
+        await using var silo = await SiloHost.StartAsync(null, SiloArgs);
+        var publisher = silo.Services.GetRequiredService<IAlertPublisher>();
+        var date = new DateOnly(2026, 11, 20);
+        var finding = new RegressionFinding
+        {
+            Detector = "default",
+            BuildDate = date,
+            ConfirmedBy = date.AddDays(2),
+            Score = 0.08,
+            Direction = RegressionDirection.Higher,
+            BucketLowerBounds = [0, 1, 2],
+            Candidate = [0.2, 0.3, 0.5],
+            Reference = [0.3, 0.3, 0.4],
+            ReferenceDates = [date.AddDays(-2), date.AddDays(-1)],
+            SuspectFrom = date.AddDays(-1),
+            SuspectTo = date.AddDays(1),
+        };
+        var unsure = (await publisher.PublishAsync(RegressionAlerts.Draft("nightly", "GC_MS", finding, RegressionProbeInfo.None, notify: false), default)).Alert.Id;
+        var older = (await publisher.PublishAsync(new AlertDraft(AlertKinds.Regression, "regression:nightly:CC_MS:20261118:default", "CC_MS", "moved",
+            new AlertTarget("nightly", "CC_MS", "default", new DateOnly(2026, 11, 18), 0.1), [], DetailsJson: """{"direction":"lower"}""", Notify: false), default)).Alert.Id;
+
+        var (_, list) = await GetJsonAsync(silo, "/api/regressions");
+        var byId = list.GetProperty("regressions").EnumerateArray().ToDictionary(r => r.GetProperty("id").GetInt64());
+        Assert.Equal(("20261120", "20261119", "20261121"),
+            (byId[unsure].GetProperty("build_date").GetString(), byId[unsure].GetProperty("suspect_from").GetString(), byId[unsure].GetProperty("suspect_to").GetString()));
+        Assert.Equal(("20261118", "20261118"), (byId[older].GetProperty("suspect_from").GetString(), byId[older].GetProperty("suspect_to").GetString()));
+        var (_, detail) = await GetJsonAsync(silo, $"/api/regressions/{unsure}");
+        Assert.Equal(("20261119", "20261121"), (detail.GetProperty("suspect_from").GetString(), detail.GetProperty("suspect_to").GetString()));
     }
 
     [Fact]
