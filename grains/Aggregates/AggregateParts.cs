@@ -157,6 +157,10 @@ public sealed class AggregatePartBook
                 }
             }
             series[key] = acc;
+            if (series.Count * 2 >= state.Series.Count)
+            {
+                return Base(state); // a delta would be most of a base: stop collecting it
+            }
         }
         if (known < _series.Count)
         {
@@ -165,10 +169,6 @@ public sealed class AggregatePartBook
         if (series.Count == 0 && layouts.Count == 0)
         {
             return new AggregatePartWrite(false, null, [], []);
-        }
-        if (series.Count * 2 >= state.Series.Count)
-        {
-            return Base(state); // a delta would be most of a base
         }
         var part = AggregateParts.Part(series, layouts);
         if ((_deltaBytes + part.Length) * 2 > _baseBytes)

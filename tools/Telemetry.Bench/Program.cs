@@ -1331,11 +1331,18 @@ public sealed class PgStats(string connectionString)
             {
                 walBytes = Convert.ToInt64(await cmd.ExecuteScalarAsync(), CultureInfo.InvariantCulture);
             }
+            // Aggregate parts and the rest of the grain state, in one round trip.
             long partBytes = 0, partRows = 0, partsStored = 0, aggregates = 0;
+            long stateBytes = 0, stateRows = 0, largest = 0, largestStored = 0;
             await using (var cmd = new NpgsqlCommand("""
-                SELECT coalesce(sum(length(data)), 0)::bigint, count(*), coalesce(sum(pg_column_size(data)), 0)::bigint,
-                       (SELECT count(*) FROM aggregate_states)
-                FROM aggregate_parts
+                SELECT p.bytes, p.rows, p.stored, (SELECT count(*) FROM aggregate_states), o.bytes, o.rows, o.largest, o.largest_stored
+                FROM (SELECT coalesce(sum(length(data)), 0)::bigint AS bytes, count(*) AS rows,
+                             coalesce(sum(pg_column_size(data)), 0)::bigint AS stored
+                      FROM aggregate_parts) p,
+                     (SELECT coalesce(sum(length(payloadbinary)), 0)::bigint AS bytes, count(*) AS rows,
+                             coalesce(max(length(payloadbinary)), 0)::bigint AS largest,
+                             coalesce(max(pg_column_size(payloadbinary)), 0)::bigint AS largest_stored
+                      FROM orleansstorage) o
                 """, conn))
             await using (var r = await cmd.ExecuteReaderAsync())
             {
@@ -1345,22 +1352,10 @@ public sealed class PgStats(string connectionString)
                     partRows = r.GetInt64(1);
                     partsStored = r.GetInt64(2);
                     aggregates = r.GetInt64(3);
-                }
-            }
-            long stateBytes = 0, stateRows = 0, largest = 0, largestStored = 0;
-            await using (var cmd = new NpgsqlCommand("""
-                SELECT coalesce(sum(length(payloadbinary)), 0)::bigint, count(*),
-                       coalesce(max(length(payloadbinary)), 0)::bigint, coalesce(max(pg_column_size(payloadbinary)), 0)::bigint
-                FROM orleansstorage
-                """, conn))
-            await using (var r = await cmd.ExecuteReaderAsync())
-            {
-                if (await r.ReadAsync())
-                {
-                    stateBytes = r.GetInt64(0);
-                    stateRows = r.GetInt64(1);
-                    largest = r.GetInt64(2);
-                    largestStored = r.GetInt64(3);
+                    stateBytes = r.GetInt64(4);
+                    stateRows = r.GetInt64(5);
+                    largest = r.GetInt64(6);
+                    largestStored = r.GetInt64(7);
                 }
             }
             string G(string key, string label, bool perRow)
